@@ -1,0 +1,1 @@
+"""Execution engines built into the kernel (``interp``) and the base every engine shares."""

@@ -1,0 +1,147 @@
+"""What every engine shares: block building from the ISA, the translation cache, invalidation.
+
+An engine subclass implements :meth:`Engine.compile` (IR block -> something runnable) and
+:meth:`Engine.run`. Block building is ISA-neutral: it asks the ISA to lift instruction after
+instruction until one ends the block, the block reaches ``max_insns`` or the next
+instruction would start on another page.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from vmcore.ir import Access, Block, Builder, GuestTrap
+from vmcore.memory import PAGE_SHIFT, RAM, BusError
+
+if TYPE_CHECKING:
+    from vmcore.cpu import Cpu
+    from vmcore.machine import Machine
+
+#: default longest block, in guest instructions
+MAX_BLOCK_INSNS = 64
+
+
+class TranslationCache:
+    """Translations keyed by (mode key, pc), with the physical pages each came from.
+
+    Entries are ``(runnable, ninsns, slow, insn_pcs)``: ``slow`` when the run loop must
+    handle the block itself (sync or state helpers), ``insn_pcs`` the pc of each
+    instruction for precise traps.
+    """
+
+    def __init__(self) -> None:
+        self.tables: dict[int, dict[int, tuple]] = defaultdict(dict)
+        self.by_page: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        self.hits = 0
+
+    def table(self, mode: int) -> dict[int, tuple]:
+        return self.tables[mode]
+
+    def add(self, mode: int, pc: int, entry: tuple, pages: set[int]) -> None:
+        self.tables[mode][pc] = entry
+        for page in pages:
+            self.by_page[page].append((mode, pc))
+
+    def invalidate_page(self, paddr: int) -> int:
+        """Drop every translation made from the physical page of ``paddr``."""
+        dropped = 0
+        for mode, pc in self.by_page.pop(paddr >> PAGE_SHIFT, ()):
+            if self.tables[mode].pop(pc, None) is not None:
+                dropped += 1
+        return dropped
+
+    def flush(self) -> None:
+        for table in self.tables.values():
+            table.clear()
+        self.by_page.clear()
+
+    def __len__(self) -> int:
+        return sum(len(t) for t in self.tables.values())
+
+
+class Engine:
+    """Base class of an execution engine (one object per machine, shared by its harts)."""
+
+    name = ""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+        self.cache = TranslationCache()
+        self.stats: dict[str, Any] = defaultdict(int)
+        machine.bus.code_write_listeners.append(self.invalidate_page)
+
+    # -- what subclasses provide -----------------------------------------------------------
+
+    def compile(self, cpu: Cpu, block: Block) -> Any:
+        raise NotImplementedError
+
+    def run(self, cpu: Cpu, budget: int) -> int:
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------------------------
+
+    def lift(self, cpu: Cpu, pc: int, max_insns: int = MAX_BLOCK_INSNS) -> Block:
+        """Build the IR block starting at virtual ``pc``.
+
+        A fetch fault on the first instruction propagates (as GuestTrap) so it is taken
+        when executed; on a later one the block simply ends before it.
+        """
+        isa = cpu.isa
+        b = Builder(pc, isa.mode_key(cpu))
+        cur = pc
+        page = pc >> PAGE_SHIFT
+        for i in range(max_insns):
+            nops, ninsns = len(b.block.ops), len(b.block.insns)
+            try:
+                cur += isa.lift(b, cpu, cur)
+            except (GuestTrap, BusError) as exc:
+                if i == 0:
+                    if isinstance(exc, BusError):
+                        exc = isa.bus_fault(exc)
+                    raise exc from None
+                del b.block.ops[nops:], b.block.insns[ninsns:]
+                break
+            if b.ended:
+                break
+            if (cur + isa.max_insn_len - 1) >> PAGE_SHIFT != page:
+                break
+        if not b.ended:
+            b.goto(cur)
+        return b.finish()
+
+    def translate(self, cpu: Cpu, pc: int, max_insns: int = MAX_BLOCK_INSNS) -> tuple:
+        """Lift, compile and (for full-size blocks) cache the block at ``pc``."""
+        block = self.lift(cpu, pc, max_insns)
+        runnable = self.compile(cpu, block)
+        slow = block.sync or any(op.name == "call" and op.attrs["helper"].state for op in block.ops)
+        entry = (runnable, len(block.insns), slow, [ins.pc for ins in block.insns])
+        self.stats["translations"] += 1
+        if max_insns == MAX_BLOCK_INSNS:
+            self.cache.add(block.mode, pc, entry, self._mark_code_pages(cpu, block))
+        return entry
+
+    def _mark_code_pages(self, cpu: Cpu, block: Block) -> set[int]:
+        pages = set()
+        for ins in block.insns:
+            for addr in {ins.pc, ins.pc + max(ins.length, 1) - 1}:
+                try:
+                    paddr = cpu.mmu.translate(addr, Access.FETCH)
+                except GuestTrap:
+                    continue
+                region = cpu.bus.find(paddr)
+                if isinstance(region, RAM):
+                    region.code_pages[(paddr - region.base) >> PAGE_SHIFT] = 1
+                    pages.add(paddr >> PAGE_SHIFT)
+        return pages
+
+    def invalidate_page(self, paddr: int) -> None:
+        self.stats["invalidations"] += self.cache.invalidate_page(paddr)
+
+    def flush(self) -> None:
+        """Drop every translation (fence.i, ic ivau, satp changes ...)."""
+        self.cache.flush()
+        for region in self.machine.bus.regions:
+            if isinstance(region, RAM):
+                region.code_pages[:] = bytes(len(region.code_pages))
+        self.stats["flushes"] += 1
