@@ -495,6 +495,7 @@ class InterpEngine(Engine):
                     cpu.instret += k
                 S[pcslot] = pc
                 pc = self.machine.take_trap(cpu, trap, pc)
+                budget -= 1  # a trap loop retires nothing but must still end the slice
             cpu.progress = 0
             S[pcslot] = pc
             get = self.cache.table(isa.mode_key(cpu)).get

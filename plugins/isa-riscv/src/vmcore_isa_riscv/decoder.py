@@ -1,0 +1,38 @@
+"""Builds the RV64GC decoders from the extension tables (nothing hand-written here)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from vmcore import Decoder, Encoding, parse_table
+
+from vmcore_isa_riscv.ext import rv64i, system, zicsr
+
+#: every extension module, in the order their tables are listed
+EXTENSIONS: list[ModuleType] = [rv64i, zicsr, system]
+
+
+def lifter_name(insn: str) -> str:
+    return "lift_" + insn.replace(".", "_")
+
+
+def encodings(width: int, extensions: list[ModuleType] | None = None) -> list[Encoding]:
+    out: list[Encoding] = []
+    for mod in extensions or EXTENSIONS:
+        if mod.WIDTH != width:
+            continue
+        names = {
+            line.split()[0]
+            for line in mod.ENCODINGS.splitlines()
+            if line.split("#", 1)[0].strip()
+        }
+        payloads = {n: getattr(mod, lifter_name(n)) for n in names if hasattr(mod, lifter_name(n))}
+        out += parse_table(mod.ENCODINGS, width, payloads, source=mod.__name__)
+    return out
+
+
+def build() -> tuple[Decoder, Decoder | None]:
+    """The 32-bit and 16-bit decoders."""
+    d32 = Decoder(encodings(32))
+    e16 = encodings(16)
+    return d32, (Decoder(e16) if e16 else None)

@@ -1,0 +1,29 @@
+"""Hook implementations: what this distribution adds to vmcore."""
+
+from vmcore import hookimpl
+from vmcore.components import Component
+
+
+@hookimpl
+def vmcore_register_isas():
+    return [
+        Component(
+            kind="isa",
+            name="riscv64",
+            factory="vmcore_isa_riscv.isa:RiscV64",
+            help="RV64GC (IMAFDC, Zicsr, Zifencei, Zba, Zbb, Zbs) with M and U modes",
+        )
+    ]
+
+
+@hookimpl
+def vmcore_register_boards():
+    return [
+        Component(
+            kind="board",
+            name="spike",
+            factory="vmcore_isa_riscv.boards.spike:SpikeBoard",
+            help="Spike-compatible bare metal: RAM at 0x80000000, CLINT, HTIF tohost/fromhost",
+            isas=("riscv64",),
+        )
+    ]
