@@ -38,6 +38,9 @@ class Cpu:
         self.waiting = False
         #: set to make the engine return at the next block boundary
         self.stop = False
+        #: loop blocks: most iterations allowed, and iterations done (engine bookkeeping)
+        self.loop_limit = 0
+        self.iters = 0
 
     # -- registers ------------------------------------------------------------------------
 

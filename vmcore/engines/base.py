@@ -114,12 +114,17 @@ class Engine:
         """Lift, compile and (for full-size blocks) cache the block at ``pc``."""
         block = self.lift(cpu, pc, max_insns)
         runnable = self.compile(cpu, block)
-        slow = block.sync or any(op.name == "call" and op.attrs["helper"].state for op in block.ops)
+        slow = self.entry_kind(block, runnable)
         entry = (runnable, len(block.insns), slow, [ins.pc for ins in block.insns])
         self.stats["translations"] += 1
         if max_insns == MAX_BLOCK_INSNS:
             self.cache.add(block.mode, pc, entry, self._mark_code_pages(cpu, block))
         return entry
+
+    def entry_kind(self, block: Block, runnable: Any) -> Any:
+        """Truthy when the run loop must take its slow path for this block (sync blocks,
+        state helpers); engines may return their own markers."""
+        return block.sync or any(op.name == "call" and op.attrs["helper"].state for op in block.ops)
 
     def _mark_code_pages(self, cpu: Cpu, block: Block) -> set[int]:
         pages = set()

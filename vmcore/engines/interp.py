@@ -21,6 +21,12 @@ from vmcore.memory import PAGE_SHIFT, BusError
 if TYPE_CHECKING:
     from vmcore.cpu import Cpu
 
+#: entry kind of blocks that loop onto themselves: run with a limit, report iterations
+LOOP = "loop"
+
+#: ops that may raise a guest trap (the instruction index must be current before them)
+_TRAPPING = frozenset({"load", "store", "trap", "trap_if"})
+
 _UNPACK = {n: struct.Struct(f) for n, f in ((1, "<B"), (2, "<H"), (4, "<I"), (8, "<Q"))}
 
 
@@ -96,11 +102,51 @@ class _Codegen:
         self.fast_ram = fast_ram
         self.consts = consts  # name -> object, shared with the function's globals
         self.lines: list[str] = []
-        self.expr: dict[int, str] = {}  # value id -> python expression (consts)
+        self.expr: dict[int, str] = {}  # value id -> python literal (consts)
+        #: value id -> (expression, slots it reads): not yet materialised in a local
+        self.pending: dict[int, tuple[str, frozenset[int]]] = {}
+        self.uses: dict[int, int] = {}
+        self.last_use: dict[int, int] = {}
+        self.i = 0  # index of the op being lowered
         self.slots: set[int] = set()
+        self.written: set[int] = set()
+        exit_ = block.exit
+        self.loop = (
+            exit_ is not None
+            and exit_.name in ("goto", "branch")
+            and any(self.const_of(a) == block.pc for a in exit_.args[-2:])
+            and not any(op.name == "call" and op.attrs["helper"].state for op in block.ops)
+            and not block.sync
+        )
+        self.indent = " " * (12 if self.loop else 8)
+
+    def const_of(self, v: Value) -> int | None:
+        for op in self.block.ops:
+            if op.dst is not None and op.dst.id == v.id:
+                return op.args[0] if op.name == "const" else None
+        return None
 
     def name(self, v: Value) -> str:
-        return self.expr.get(v.id) or f"t{v.id}"
+        if v.id in self.expr:
+            return self.expr[v.id]
+        entry = self.pending.get(v.id)
+        if entry is not None:
+            if self.uses.get(v.id, 0) == 1:
+                del self.pending[v.id]
+            return entry[0]
+        return f"t{v.id}"
+
+    def deps(self, v: Value) -> frozenset[int]:
+        entry = self.pending.get(v.id)
+        return entry[1] if entry else frozenset()
+
+    def materialize(self, slot: int | None = None) -> None:
+        """Give pending expressions reading ``slot`` (or all) a local before it changes."""
+        for vid, (expr, deps) in list(self.pending.items()):
+            if slot is None or slot in deps:
+                if self.last_use.get(vid, -1) > self.i:
+                    self.emit(f"t{vid} = {expr}")
+                del self.pending[vid]
 
     def obj(self, prefix: str, value: Any) -> str:
         for k, v in self.consts.items():
@@ -111,41 +157,67 @@ class _Codegen:
         return key
 
     def emit(self, line: str) -> None:
-        self.lines.append("        " + line)
+        self.lines.append(self.indent + line)
 
     def generate(self) -> str:
         block = self.block
-        for op in block.ops:
+        for i, op in enumerate(block.ops):
+            for a in op.args:
+                if isinstance(a, Value):
+                    self.uses[a.id] = self.uses.get(a.id, 0) + 1
+                    self.last_use[a.id] = i
             if op.name in ("get", "set"):
                 width = op.dst.width if op.name == "get" else op.args[1].width
-                for i in range((width + 63) // 64):
-                    self.slots.add(op.args[0] + i)
+                for j in range((width + 63) // 64):
+                    self.slots.add(op.args[0] + j)
+                    if op.name == "set":
+                        self.written.add(op.args[0] + j)
+        may_trap = {
+            ins.index
+            for n, ins in enumerate(block.insns)
+            if any(
+                o.name in _TRAPPING or (o.name == "call" and o.attrs["helper"].state)
+                for o in block.ops[
+                    ins.index : (block.insns[n + 1].index if n + 1 < len(block.insns) else None)
+                ]
+            )
+        }
         starts = {ins.index: n for n, ins in enumerate(block.insns)}
         for i, op in enumerate(block.ops):
-            if i in starts:
+            if i in may_trap:
                 self.emit(f"k = {starts[i]}")
+            self.i = i
             getattr(self, "op_" + op.name)(op)
         slots = sorted(self.slots)
         load = "; ".join(f"r{s} = S[{s}]" for s in slots) or "pass"
-        store = "; ".join(f"S[{s}] = r{s}" for s in slots) or "pass"
-        self.store_all = store
+        store = "; ".join(f"S[{s}] = r{s}" for s in sorted(self.written)) or "pass"
         body = "\n".join(self.lines).replace("@WB@", store)
+        if self.loop:
+            head = "    k = it = 0\n    lim = C.loop_limit\n    try:\n        while True:\n"
+            tail = "        e.iters = it\n"
+        else:
+            head, tail = "    k = 0\n    try:\n", ""
         return (
             "def blk(S, C):\n"
             f"    {load}\n"
-            "    k = 0\n"
-            "    try:\n"
+            f"{head}"
             f"{body}\n"
             "    except (GuestTrap, BusError) as e:\n"
             f"        {store}\n"
             "        e.insn_index = k\n"
+            f"{tail}"
             "        raise\n"
         )
 
     # -- helpers --------------------------------------------------------------------------
 
     def define(self, op: Op, expr: str) -> None:
-        self.emit(f"t{op.dst.id} = {expr}")
+        """Bind a pure op's result: inline it at its single use, else a local."""
+        if self.uses.get(op.dst.id, 0) == 1:
+            deps = frozenset().union(*(self.deps(a) for a in op.args if isinstance(a, Value)))
+            self.pending[op.dst.id] = (f"({expr})", deps)
+        else:
+            self.emit(f"t{op.dst.id} = {expr}")
 
     def a(self, op: Op, i: int) -> str:
         return self.name(op.args[i])
@@ -160,18 +232,23 @@ class _Codegen:
         if w == 128:
             self.define(op, f"r{s} | (r{s + 1} << 64)")
         elif w == 64:
-            self.define(op, f"r{s}")
+            self.pending[op.dst.id] = (f"r{s}", frozenset((s,)))
         else:
             self.define(op, f"r{s} & {mask(w):#x}")
 
     def op_set(self, op: Op) -> None:
         s, v = op.args
+        value = self.name(v)
+        self.pending.pop(v.id, None)
+        self.materialize(s)
         if v.width == 128:
-            self.emit(f"r{s} = {self.name(v)} & {mask(64):#x}; r{s + 1} = {self.name(v)} >> 64")
+            self.materialize(s + 1)
+            self.emit(f"t{v.id} = {value}")
+            self.emit(f"r{s} = t{v.id} & {mask(64):#x}; r{s + 1} = t{v.id} >> 64")
         elif v.width == 1:
-            self.emit(f"r{s} = 1 if {self.name(v)} else 0")
+            self.emit(f"r{s} = 1 if {value} else 0")
         else:
-            self.emit(f"r{s} = {self.name(v)}")
+            self.emit(f"r{s} = {value}")
 
     def _bin(self, op: Op, fmt: str) -> None:
         w = op.dst.width
@@ -336,6 +413,8 @@ class _Codegen:
         self.emit(f"{dst}, fl = FP.{fn}({', '.join(args)})")
         if flags is not None:
             self.slots.add(flags)
+            self.written.add(flags)
+            self.materialize(flags)
             self.emit(f"if fl: r{flags} |= fl")
 
     def _fp_arith(self, op: Op) -> None:
@@ -365,6 +444,8 @@ class _Codegen:
         dst = f"t{op.dst.id} = " if op.dst is not None else ""
         if helper.state:
             # the helper sees and may change any state: flush, call, reload
+            self.materialize()
+            self.written.update(self.slots)
             self.emit("@WB@")
             self.emit("C.progress = k")
             self.emit(f"{dst}{fn}(C{''.join(', ' + x for x in args)})")
@@ -379,19 +460,47 @@ class _Codegen:
         self.emit(f"if {self.a(op, 0)}: raise GuestTrap({self.a(op, 1)}, {self.a(op, 2)})")
 
     def op_goto(self, op):
+        if self.loop:
+            self._back_edge()
+            return
         self.emit("@WB@")
         self.emit(f"return {self.a(op, 0)}")
 
-    op_goto_ind = op_goto
+    def op_goto_ind(self, op):
+        self.emit("@WB@")
+        self.emit(f"return {self.a(op, 0)}")
 
     def op_branch(self, op):
+        cond, taken, other = self.a(op, 0), self.a(op, 1), self.a(op, 2)
+        if not self.loop:
+            self.emit("@WB@")
+            self.emit(f"return {taken} if {cond} else {other}")
+            return
+        if self.const_of(op.args[1]) != self.block.pc:
+            cond, other = f"not {cond}", taken
+        self.emit(f"if {cond}:")
+        self.indent += "    "
+        self._back_edge()
+        self.indent = self.indent[:-4]
         self.emit("@WB@")
-        self.emit(f"return {self.a(op, 1)} if {self.a(op, 0)} else {self.a(op, 2)}")
+        self.emit("C.iters = it + 1")
+        self.emit(f"return {other}")
+
+    def _back_edge(self) -> None:
+        """Loop back to the block's start while the budget allows (see InterpEngine.run)."""
+        self.emit("it += 1")
+        self.emit("if it < lim: continue")
+        self.emit("@WB@")
+        self.emit("C.iters = it")
+        self.emit(f"return {self.block.pc:#x}")
 
 
 def lower_block(block: Block, fast_ram: bool, consts: dict[str, Any]) -> str:
     """Python source for ``block`` (exposed for tests and ``--jit-dump``-style debugging)."""
-    gen = _Codegen(block, fast_ram, consts)
+    return _finish(_Codegen(block, fast_ram, consts))
+
+
+def _finish(gen: _Codegen) -> str:
     src = gen.generate()
     slots = sorted(gen.slots)
     reload = "; ".join(f"r{s} = S[{s}]" for s in slots) or "pass"
@@ -438,15 +547,20 @@ class InterpEngine(Engine):
 
     # -- translation ---------------------------------------------------------------------------
 
+    def entry_kind(self, block: Block, runnable: Any) -> Any:
+        return LOOP if runnable.loop else super().entry_kind(block, runnable)
+
     def compile(self, cpu: Cpu, block: Block) -> Callable:
         fast = self.ram is not None and cpu.mmu.is_identity()
-        src = lower_block(block, fast, self.globals)
+        gen = _Codegen(block, fast, self.globals)
+        src = _finish(gen)
         code = compile(src, f"<block {block.pc:#x}>", "exec")
         ns: dict[str, Any] = {}
         exec(code, self.globals, ns)
         self.translations += 1
         fn = ns["blk"]
         fn.source = src
+        fn.loop = gen.loop
         return fn
 
     # -- execution -------------------------------------------------------------------------------
@@ -464,49 +578,56 @@ class InterpEngine(Engine):
         pc = S[pcslot]
         start = cpu.instret
         get = self.cache.table(isa.mode_key(cpu)).get
-        done = 0  # retired since the last flush into cpu.instret
-        while True:
+        left = budget
+        traps = 0
+        ent = None
+        while not cpu.stop:
             ent = get(pc)
             try:
                 if ent is None:
                     ent = self.translate(cpu, pc)
-                fn, n, sync, _ = ent
-                if not (sync or done + n > budget - (cpu.instret - start) or cpu.stop):
+                fn, n, slow, _ = ent
+                if not slow and n <= left:
                     pc = fn(S, cpu)
-                    done += n
+                    left -= n
                     continue
-                cpu.instret += done
-                done = 0
-                left = budget - (cpu.instret - start)
-                if cpu.stop or left <= 0:
+                cpu.instret = start + budget - left
+                if left <= 0:
                     break
                 if n > left:
                     ent = self.translate(cpu, pc, max_insns=left)
-                    fn, n, sync, _ = ent
-                pc = fn(S, cpu)
-                cpu.instret += n
+                    fn, n, slow, _ = ent
+                if slow is LOOP:
+                    cpu.loop_limit = left // n
+                    pc = fn(S, cpu)
+                    left -= n * cpu.iters
+                else:
+                    pc = fn(S, cpu)
+                    left -= n
+                cpu.instret = start + budget - left
             except (GuestTrap, BusError) as exc:
-                cpu.instret += done
-                done = 0
-                trap = cpu.isa.bus_fault(exc) if isinstance(exc, BusError) else exc
-                k = getattr(exc, "insn_index", 0)
+                trap = isa.bus_fault(exc) if isinstance(exc, BusError) else exc
                 if ent is not None:
+                    k = getattr(exc, "insn_index", 0)
                     pc = ent[3][k]
-                    cpu.instret += k
+                    left -= k + ent[1] * getattr(exc, "iters", 0)
+                cpu.instret = start + budget - left
                 S[pcslot] = pc
                 pc = self.machine.take_trap(cpu, trap, pc)
-                budget -= 1  # a trap loop retires nothing but must still end the slice
+                traps += 1
+                if traps > budget:  # a trap loop retires nothing but must end the slice
+                    break
             cpu.progress = 0
             S[pcslot] = pc
             get = self.cache.table(isa.mode_key(cpu)).get
-            if cpu.stop or cpu.waiting:
+            if cpu.waiting:
                 break
             irq = isa.pending_interrupt(cpu)
             if irq is not None:
                 pc = self.machine.take_trap(cpu, irq, pc)
                 S[pcslot] = pc
                 get = self.cache.table(isa.mode_key(cpu)).get
-        cpu.instret += done
+        cpu.instret = start + budget - left
         S[pcslot] = pc
         cpu.progress = 0
-        return cpu.instret - start
+        return budget - left

@@ -21,14 +21,20 @@ def sext(value: int, bits: int) -> int:
 class Lift:
     """Per-instruction lifting context."""
 
-    __slots__ = ("b", "cpu", "pc", "length", "bits")
+    __slots__ = ("b", "cpu", "pc", "length", "bits", "word")
 
-    def __init__(self, b: Builder, cpu: Cpu, pc: int, length: int, bits: int) -> None:
+    def __init__(
+        self, b: Builder, cpu: Cpu, pc: int, length: int, bits: int, word: int | None = None
+    ) -> None:
         self.b = b
         self.cpu = cpu
         self.pc = pc
         self.length = length
+        #: the instruction as fetched (what an illegal-instruction trap reports)
         self.bits = bits
+        #: the 32-bit encoding immediates are read from: ``bits``, or for a compressed
+        #: instruction the base instruction it expands to
+        self.word = bits if word is None else word
 
     @property
     def next_pc(self) -> int:
@@ -55,31 +61,33 @@ class Lift:
 
     @property
     def imm_i(self) -> int:
-        return sext(self.bits >> 20, 12)
+        return sext(self.word >> 20, 12)
 
     @property
     def imm_s(self) -> int:
-        return sext(((self.bits >> 25) << 5) | ((self.bits >> 7) & 0x1F), 12)
+        return sext(((self.word >> 25) << 5) | ((self.word >> 7) & 0x1F), 12)
 
     @property
     def imm_b(self) -> int:
-        v = self.bits
+        v = self.word
         imm = ((v >> 31) << 12) | (((v >> 7) & 1) << 11) | (((v >> 25) & 0x3F) << 5)
         return sext(imm | (((v >> 8) & 0xF) << 1), 13)
 
     @property
     def imm_u(self) -> int:
-        return sext(self.bits & 0xFFFFF000, 32)
+        return sext(self.word & 0xFFFFF000, 32)
 
     @property
     def imm_j(self) -> int:
-        v = self.bits
+        v = self.word
         imm = ((v >> 31) << 20) | (((v >> 12) & 0xFF) << 12) | (((v >> 20) & 1) << 11)
         return sext(imm | (((v >> 21) & 0x3FF) << 1), 21)
 
     # -- control flow and traps --------------------------------------------------------------
 
     def addr(self, rs1: int, offset: int) -> Value:
+        if offset == 0:
+            return self.x(rs1)
         return self.b.add(self.x(rs1), offset & ((1 << 64) - 1))
 
     def jump(self, target: int | Value) -> None:
