@@ -285,6 +285,8 @@ class Builder:
         self.block = Block(pc=pc, mode=mode)
         self._next = 0
         self.ended = False
+        #: an ``ends_block`` helper was called: the block ends after this instruction
+        self.end_requested = False
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -541,6 +543,7 @@ class Builder:
         vals = tuple(self._v(a, 64) for a in args)
         if helper.ends_block:
             self.block.sync = True
+            self.end_requested = True
         return self._emit("call", helper.width or None, vals, helper=helper)
 
     def trap(self, cause: int, tval: Value | int = 0) -> None:
@@ -576,12 +579,76 @@ class Builder:
         return self.block
 
 
+_INT_COMPARES = frozenset({"eq", "ne", "ult", "ule", "slt", "sle"})
+_FP_INT_WIDTHS = (32, 64)
+
+
+def _check_signature(i: int, op: Op, spec: OpSpec) -> None:
+    """Operand kinds and count as ``spec.operands`` says; a result exactly when it has one."""
+    if spec.operands == "*":
+        bad = [a for a in op.args if not isinstance(a, Value)]
+        if bad:
+            raise IRError(f"op {i} ({op.name}): operands must be values, got {bad[0]!r}")
+    else:
+        if len(op.args) != len(spec.operands):
+            raise IRError(
+                f"op {i} ({op.name}): {len(op.args)} operands, expected {len(spec.operands)}"
+            )
+        for n, (kind, a) in enumerate(zip(spec.operands, op.args, strict=True)):
+            ok = isinstance(a, Value) if kind == "v" else isinstance(a, int)
+            if not ok:
+                want = "a value" if kind == "v" else "an int"
+                raise IRError(f"op {i} ({op.name}): operand {n} must be {want}, got {a!r}")
+    wants_result = spec.result not in ("none", "exit")
+    if op.name == "call":
+        helper = op.attrs.get("helper")
+        if not isinstance(helper, Helper):
+            raise IRError(f"op {i}: call without a Helper")
+        wants_result = helper.width > 0
+    if wants_result and not isinstance(op.dst, Value):
+        raise IRError(f"op {i} ({op.name}): missing result value")
+    if not wants_result and op.dst is not None:
+        raise IRError(f"op {i} ({op.name}): has a result but produces none")
+
+
+def _check_fp(i: int, op: Op, vals: list[Value]) -> None:
+    fmt = op.attrs.get("fmt")
+    if fmt not in FP_FORMATS:
+        raise IRError(f"op {i} ({op.name}): unknown format {fmt!r}")
+    fw = FP_FORMATS[fmt]
+    if op.name == "fcvt_if":
+        if vals[0].width not in _FP_INT_WIDTHS:
+            raise IRError(f"op {i} ({op.name}): integer operand must be 32 or 64 bits")
+        if op.dst.width != fw:
+            raise IRError(f"op {i} ({op.name}): result width must be {fw} for {fmt}")
+        return
+    if vals[0].width != fw:
+        raise IRError(f"op {i} ({op.name}): operand width {vals[0].width} is not {fmt}")
+    if op.name == "fcvt_ff":
+        to = op.attrs.get("to_fmt")
+        if to not in FP_FORMATS or op.dst.width != FP_FORMATS[to]:
+            raise IRError(f"op {i} ({op.name}): bad target format {to!r}")
+    elif op.name == "fcvt_fi":
+        if op.dst.width not in _FP_INT_WIDTHS:
+            raise IRError(f"op {i} ({op.name}): integer result must be 32 or 64 bits")
+    else:
+        nfp = {"fsqrt": 1, "fma": 3}.get(op.name, 2)
+        if any(v.width != fw for v in vals[:nfp]):
+            raise IRError(f"op {i} ({op.name}): operand widths differ from {fmt}")
+        if op.name in ("feq", "flt", "fle"):
+            if op.dst.width != 1:
+                raise IRError(f"op {i} ({op.name}): result must be 1 bit")
+        elif op.dst.width != fw:
+            raise IRError(f"op {i} ({op.name}): result width differs from {fmt}")
+
+
 def verify(block: Block) -> None:
-    """Check a block: known ops, defined operands, matching widths, exactly one exit last.
+    """Check a block: known ops, operand kinds and counts, defined operands, matching widths,
+    exactly one exit last.
 
     Raises :class:`IRError` naming the op index and the problem.
     """
-    defined: set[int] = set()
+    defined: dict[int, int] = {}  # value id -> width
     if not block.ops or block.ops[-1].name not in EXITS:
         raise IRError(f"block at {block.pc:#x} does not end with an exit")
     for i, op in enumerate(block.ops):
@@ -590,27 +657,51 @@ def verify(block: Block) -> None:
             raise IRError(f"op {i}: unknown op {op.name!r}")
         if op.name in EXITS and i != len(block.ops) - 1:
             raise IRError(f"op {i}: exit {op.name} before the end of the block")
+        _check_signature(i, op, spec)
         vals = [a for a in op.args if isinstance(a, Value)]
         for v in vals:
             if v.id not in defined:
                 raise IRError(f"op {i} ({op.name}): operand t{v.id} used before definition")
+            if defined[v.id] != v.width:
+                raise IRError(
+                    f"op {i} ({op.name}): operand t{v.id} used as {v.width} bits,"
+                    f" defined as {defined[v.id]}"
+                )
         if spec.result == "same" and op.name not in FP_OPS:
             if any(v.width != vals[0].width for v in vals):
                 raise IRError(f"op {i} ({op.name}): operand widths differ")
             if op.dst.width != vals[0].width:
                 raise IRError(f"op {i} ({op.name}): result width differs from operands")
-        if op.name == "select" and vals[0].width != 1:
-            raise IRError(f"op {i}: select condition must be 1 bit")
+        if op.name in _INT_COMPARES:
+            if vals[0].width != vals[1].width:
+                raise IRError(f"op {i} ({op.name}): operand widths differ")
+            if op.dst.width != 1:
+                raise IRError(f"op {i} ({op.name}): result must be 1 bit")
+        if op.name == "select":
+            if vals[0].width != 1:
+                raise IRError(f"op {i}: select condition must be 1 bit")
+            if not vals[1].width == vals[2].width == op.dst.width:
+                raise IRError(f"op {i} (select): operand and result widths differ")
+        if op.name in ("trap_if", "branch") and vals[0].width != 1:
+            raise IRError(f"op {i} ({op.name}): condition must be 1 bit")
+        if op.name in ("load", "store") and vals[0].width != 64:
+            raise IRError(f"op {i} ({op.name}): address must be 64 bits")
+        if op.name in ("load", "store"):
+            w = op.dst.width if op.name == "load" else vals[1].width
+            if w % 8 or not 8 <= w <= 128:
+                raise IRError(f"op {i} ({op.name}): cannot access {w} bits")
+        if op.name == "bswap" and vals[0].width % 8:
+            raise IRError(f"op {i} (bswap): width {vals[0].width} is not whole bytes")
         if op.name in ("zext", "sext") and op.dst.width < vals[0].width:
             raise IRError(f"op {i}: {op.name} to a narrower width")
         if op.name == "trunc" and op.dst.width > vals[0].width:
             raise IRError(f"op {i}: trunc to a wider width")
-        if op.name == "call" and not isinstance(op.attrs.get("helper"), Helper):
-            raise IRError(f"op {i}: call without a Helper")
+        if op.name in FP_OPS:
+            _check_fp(i, op, vals)
         if op.dst is not None:
             if op.dst.id in defined:
                 raise IRError(f"op {i}: t{op.dst.id} defined twice")
-            defined.add(op.dst.id)
+            defined[op.dst.id] = op.dst.width
 
 
 def format_block(block: Block) -> str:

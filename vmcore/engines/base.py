@@ -33,6 +33,8 @@ class TranslationCache:
     def __init__(self) -> None:
         self.tables: dict[int, dict[int, tuple]] = defaultdict(dict)
         self.by_page: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        #: truncated blocks for budgets ending mid-block, keyed (mode, pc, length)
+        self.partial: dict[tuple[int, int, int], tuple] = {}
         self.hits = 0
 
     def table(self, mode: int) -> dict[int, tuple]:
@@ -46,6 +48,7 @@ class TranslationCache:
     def invalidate_page(self, paddr: int) -> int:
         """Drop every translation made from the physical page of ``paddr``."""
         dropped = 0
+        self.partial.clear()
         for mode, pc in self.by_page.pop(paddr >> PAGE_SHIFT, ()):
             if self.tables[mode].pop(pc, None) is not None:
                 dropped += 1
@@ -55,6 +58,7 @@ class TranslationCache:
         for table in self.tables.values():
             table.clear()
         self.by_page.clear()
+        self.partial.clear()
 
     def __len__(self) -> int:
         return sum(len(t) for t in self.tables.values())
@@ -102,7 +106,7 @@ class Engine:
                     raise exc from None
                 del b.block.ops[nops:], b.block.insns[ninsns:]
                 break
-            if b.ended:
+            if b.ended or b.end_requested:
                 break
             if (cur + isa.max_insn_len - 1) >> PAGE_SHIFT != page:
                 break
@@ -119,6 +123,15 @@ class Engine:
         self.stats["translations"] += 1
         if max_insns == MAX_BLOCK_INSNS:
             self.cache.add(block.mode, pc, entry, self._mark_code_pages(cpu, block))
+        return entry
+
+    def partial_block(self, cpu: Cpu, pc: int, max_insns: int) -> tuple:
+        """The first ``max_insns`` instructions of the block at ``pc`` (for a budget that
+        ends inside it), cached beside the full blocks."""
+        key = (cpu.isa.mode_key(cpu), pc, max_insns)
+        entry = self.cache.partial.get(key)
+        if entry is None:
+            entry = self.cache.partial[key] = self.translate(cpu, pc, max_insns)
         return entry
 
     def entry_kind(self, block: Block, runnable: Any) -> Any:

@@ -14,15 +14,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vmcore import softfp
-from vmcore.engines.base import Engine
+from vmcore.engines.base import MAX_BLOCK_INSNS, Engine
 from vmcore.ir import Access, Block, GuestTrap, Op, Value, mask
 from vmcore.memory import PAGE_SHIFT, BusError
 
 if TYPE_CHECKING:
     from vmcore.cpu import Cpu
 
-#: entry kind of blocks that loop onto themselves: run with a limit, report iterations
-LOOP = "loop"
+#: entry kind of regions: run with an instruction limit, report instructions retired
+REGION = "region"
+#: most blocks in one region
+REGION_BLOCKS = 24
 
 #: ops that may raise a guest trap (the instruction index must be current before them)
 _TRAPPING = frozenset({"load", "store", "trap", "trap_if"})
@@ -97,8 +99,15 @@ RUNTIME: dict[str, Any] = {
 class _Codegen:
     """Lowers one :class:`Block` to the source of ``def blk(S, C)`` returning the next pc."""
 
-    def __init__(self, block: Block, fast_ram: bool, consts: dict[str, Any]) -> None:
+    def __init__(
+        self, block: Block, fast_ram: bool, consts: dict[str, Any], region: int | None = None
+    ) -> None:
         self.block = block
+        #: index of this block inside a region (exits assign ``pc`` instead of returning)
+        self.region = region
+        self.prefix = "" if region is None else f"{region}_"
+        #: expression for instructions retired in this call before the current one
+        self.progress = "k" if region is None else "done + k"
         self.fast_ram = fast_ram
         self.consts = consts  # name -> object, shared with the function's globals
         self.lines: list[str] = []
@@ -106,19 +115,13 @@ class _Codegen:
         #: value id -> (expression, slots it reads): not yet materialised in a local
         self.pending: dict[int, tuple[str, frozenset[int]]] = {}
         self.uses: dict[int, int] = {}
+        #: value id -> expression of the wider value a single-use trunc was taken from
+        self.trunc_of: dict[int, str] = {}
         self.last_use: dict[int, int] = {}
         self.i = 0  # index of the op being lowered
         self.slots: set[int] = set()
         self.written: set[int] = set()
-        exit_ = block.exit
-        self.loop = (
-            exit_ is not None
-            and exit_.name in ("goto", "branch")
-            and any(self.const_of(a) == block.pc for a in exit_.args[-2:])
-            and not any(op.name == "call" and op.attrs["helper"].state for op in block.ops)
-            and not block.sync
-        )
-        self.indent = " " * (12 if self.loop else 8)
+        self.indent = " " * (16 if region is not None else 8)
 
     def const_of(self, v: Value) -> int | None:
         for op in self.block.ops:
@@ -134,7 +137,7 @@ class _Codegen:
             if self.uses.get(v.id, 0) == 1:
                 del self.pending[v.id]
             return entry[0]
-        return f"t{v.id}"
+        return f"t{self.prefix}{v.id}"
 
     def deps(self, v: Value) -> frozenset[int]:
         entry = self.pending.get(v.id)
@@ -145,21 +148,23 @@ class _Codegen:
         for vid, (expr, deps) in list(self.pending.items()):
             if slot is None or slot in deps:
                 if self.last_use.get(vid, -1) > self.i:
-                    self.emit(f"t{vid} = {expr}")
+                    self.emit(f"t{self.prefix}{vid} = {expr}")
                 del self.pending[vid]
 
     def obj(self, prefix: str, value: Any) -> str:
-        for k, v in self.consts.items():
-            if v is value and k.startswith(prefix):
-                return k
-        key = f"{prefix}{len(self.consts)}"
-        self.consts[key] = value
+        """A global name for a host object the generated code calls (one per object)."""
+        names = self.consts.setdefault("__names__", {})
+        key = names.get((prefix, id(value)))
+        if key is None:
+            key = names[(prefix, id(value))] = f"{prefix}{len(names)}"
+            self.consts[key] = value
         return key
 
     def emit(self, line: str) -> None:
         self.lines.append(self.indent + line)
 
-    def generate(self) -> str:
+    def lower(self) -> list[str]:
+        """The block's body lines (exits return, or assign ``pc`` inside a region)."""
         block = self.block
         for i, op in enumerate(block.ops):
             for a in op.args:
@@ -183,41 +188,61 @@ class _Codegen:
             )
         }
         starts = {ins.index: n for n, ins in enumerate(block.insns)}
+        stored = False
         for i, op in enumerate(block.ops):
+            if i in starts and stored:
+                self._leave_if_code_changed(starts[i])
+                stored = False
             if i in may_trap:
                 self.emit(f"k = {starts[i]}")
             self.i = i
             getattr(self, "op_" + op.name)(op)
-        slots = sorted(self.slots)
-        load = "; ".join(f"r{s} = S[{s}]" for s in slots) or "pass"
-        store = "; ".join(f"S[{s}] = r{s}" for s in sorted(self.written)) or "pass"
-        body = "\n".join(self.lines).replace("@WB@", store)
-        if self.loop:
-            head = "    k = it = 0\n    lim = C.loop_limit\n    try:\n        while True:\n"
-            tail = "        e.iters = it\n"
+            stored = stored or (op.name == "store" and self.fast_ram)
+        self.has_store = any(op.name == "store" for op in block.ops) and self.fast_ram
+        return self.lines
+
+    def _leave_if_code_changed(self, n: int) -> None:
+        """After an instruction that wrote to a page holding code, stop before the next
+        one: the rest of this translation may be stale (as QEMU does)."""
+        pc = self.block.insns[n].pc
+        self.materialize()
+        self.emit("if smc:")
+        if self.region is None:
+            self.emit("    @WB@")
+            self.emit(f"    return {pc:#x}")
         else:
-            head, tail = "    k = 0\n    try:\n", ""
+            self.emit(f"    done += {n}; pc = {pc:#x}; break")
+
+    def generate(self) -> str:
+        body = "\n".join(self.lower())
+        load = "; ".join(f"r{s} = S[{s}]" for s in sorted(self.slots)) or "pass"
+        store = "; ".join(f"S[{s}] = r{s}" for s in sorted(self.written)) or "pass"
         return (
             "def blk(S, C):\n"
             f"    {load}\n"
-            f"{head}"
-            f"{body}\n"
+            "    k = smc = 0\n"
+            "    try:\n"
+            f"{body.replace('@WB@', store)}\n"
             "    except (GuestTrap, BusError) as e:\n"
             f"        {store}\n"
             "        e.insn_index = k\n"
-            f"{tail}"
             "        raise\n"
         )
 
     # -- helpers --------------------------------------------------------------------------
 
     def define(self, op: Op, expr: str) -> None:
-        """Bind a pure op's result: inline it at its single use, else a local."""
+        """Bind a pure op's result: fold constants, inline it at its single use, else a
+        local."""
+        vals = [a for a in op.args if isinstance(a, Value)]
+        if vals and all(a.id in self.expr for a in vals):
+            self.expr[op.dst.id] = hex(int(eval(expr, RUNTIME)))  # noqa: S307 - our own code
+            return
         if self.uses.get(op.dst.id, 0) == 1:
             deps = frozenset().union(*(self.deps(a) for a in op.args if isinstance(a, Value)))
             self.pending[op.dst.id] = (f"({expr})", deps)
         else:
-            self.emit(f"t{op.dst.id} = {expr}")
+            self.emit(f"t{self.prefix}{op.dst.id} = {expr}")
 
     def a(self, op: Op, i: int) -> str:
         return self.name(op.args[i])
@@ -243,8 +268,9 @@ class _Codegen:
         self.materialize(s)
         if v.width == 128:
             self.materialize(s + 1)
-            self.emit(f"t{v.id} = {value}")
-            self.emit(f"r{s} = t{v.id} & {mask(64):#x}; r{s + 1} = t{v.id} >> 64")
+            tmp = f"t{self.prefix}{v.id}"
+            self.emit(f"{tmp} = {value}")
+            self.emit(f"r{s} = {tmp} & {mask(64):#x}; r{s + 1} = {tmp} >> 64")
         elif v.width == 1:
             self.emit(f"r{s} = 1 if {value} else 0")
         else:
@@ -254,14 +280,31 @@ class _Codegen:
         w = op.dst.width
         self.define(op, fmt.format(a=self.a(op, 0), b=self.a(op, 1), m=hex(mask(w)), w=w))
 
+    def _wrapping(self, op: Op, sym: str) -> None:
+        """add/sub/mul: the low bits of the result depend only on the low bits of the
+        operands, so truncations feeding them are skipped and ``x + 0`` is ``x``."""
+        m = f"{mask(op.dst.width):#x}"
+        if sym != "*" and self.expr.get(op.args[1].id) == "0x0":
+            self.define(op, f"{self.low_bits(op.args[0])} & {m}")
+            return
+        a, b = (self.low_bits(v) for v in op.args)
+        self.define(op, f"({a} {sym} {b}) & {m}")
+
+    def low_bits(self, v: Value) -> str:
+        inner = self.trunc_of.get(v.id)
+        if inner is not None and v.id in self.pending:
+            del self.pending[v.id]
+            return inner
+        return self.name(v)
+
     def op_add(self, op):
-        self._bin(op, "({a} + {b}) & {m}")
+        self._wrapping(op, "+")
 
     def op_sub(self, op):
-        self._bin(op, "({a} - {b}) & {m}")
+        self._wrapping(op, "-")
 
     def op_mul(self, op):
-        self._bin(op, "({a} * {b}) & {m}")
+        self._wrapping(op, "*")
 
     def op_mulhu(self, op):
         self._bin(op, "({a} * {b}) >> {w}")
@@ -370,6 +413,12 @@ class _Codegen:
         self.define(op, f"(({self.name(src)} ^ {s}) - {s}) & {mask(op.dst.width):#x}")
 
     def op_trunc(self, op):
+        src = op.args[0]
+        if src.id not in self.expr and self.uses.get(op.dst.id) == 1:
+            deps = self.deps(src)
+            inner = self.trunc_of[op.dst.id] = self.name(src)
+            self.pending[op.dst.id] = (f"({inner} & {mask(op.dst.width):#x})", deps)
+            return
         self.define(op, f"{self.a(op, 0)} & {mask(op.dst.width):#x}")
 
     # -- memory -------------------------------------------------------------------------------
@@ -382,14 +431,14 @@ class _Codegen:
         size = op.dst.width // 8
         addr = self.a(op, 0)
         self._align_check(op, addr, size, Access.LOAD)
-        dst = f"t{op.dst.id}"
+        dst = f"t{self.prefix}{op.dst.id}"
         if self.fast_ram and size in _UNPACK:
             unpack = self.obj("U", _UNPACK[size].unpack_from)
             self.emit(f"x = {addr} - RB")
             self.emit(f"if 0 <= x <= RL{size}: {dst} = {unpack}(RAM, x)[0]")
-            self.emit(f"else: {dst} = LOAD(C, {addr}, {size})")
+            self.emit(f"else: {dst} = LOAD(C, {addr}, {size}, {self.progress})")
         else:
-            self.emit(f"{dst} = LOAD(C, {addr}, {size})")
+            self.emit(f"{dst} = LOAD(C, {addr}, {size}, {self.progress})")
 
     def op_store(self, op):
         addr, val = self.a(op, 0), self.a(op, 1)
@@ -400,16 +449,17 @@ class _Codegen:
             self.emit(f"x = {addr} - RB")
             self.emit(f"if 0 <= x <= RL{size}:")
             self.emit(f"    {pack}(RAM, x, {val})")
-            self.emit(f"    if CP[x >> {PAGE_SHIFT}]: CODEW(x)")
-            self.emit(f"else: STORE(C, {addr}, {size}, {val})")
+            last = f" or CP[(x + {size - 1}) >> {PAGE_SHIFT}]" if size > 1 else ""
+            self.emit(f"    if CP[x >> {PAGE_SHIFT}]{last}: CODEW(x, {size}); smc = 1")
+            self.emit(f"else: STORE(C, {addr}, {size}, {val}, {self.progress})")
         else:
-            self.emit(f"STORE(C, {addr}, {size}, {val})")
+            self.emit(f"STORE(C, {addr}, {size}, {val}, {self.progress})")
 
     # -- floating point ------------------------------------------------------------------------
 
     def _fp(self, op: Op, fn: str, args: list[str]) -> None:
         flags = op.attrs.get("flags")
-        dst = f"t{op.dst.id}"
+        dst = f"t{self.prefix}{op.dst.id}"
         self.emit(f"{dst}, fl = FP.{fn}({', '.join(args)})")
         if flags is not None:
             self.slots.add(flags)
@@ -441,7 +491,7 @@ class _Codegen:
         helper = op.attrs["helper"]
         fn = self.obj("H", helper.fn)
         args = [self.name(a) for a in op.args]
-        dst = f"t{op.dst.id} = " if op.dst is not None else ""
+        dst = f"t{self.prefix}{op.dst.id} = " if op.dst is not None else ""
         if helper.state:
             # the helper sees and may change any state: flush, call, reload
             self.materialize()
@@ -459,40 +509,71 @@ class _Codegen:
     def op_trap_if(self, op):
         self.emit(f"if {self.a(op, 0)}: raise GuestTrap({self.a(op, 1)}, {self.a(op, 2)})")
 
-    def op_goto(self, op):
-        if self.loop:
-            self._back_edge()
-            return
-        self.emit("@WB@")
-        self.emit(f"return {self.a(op, 0)}")
+    def _exit(self, target: str) -> None:
+        if self.region is None:
+            self.emit("@WB@")
+            self.emit(f"return {target}")
+        else:
+            self.emit(f"pc = {target}")
 
-    def op_goto_ind(self, op):
-        self.emit("@WB@")
-        self.emit(f"return {self.a(op, 0)}")
+    def op_goto(self, op):
+        self._exit(self.a(op, 0))
+
+    op_goto_ind = op_goto
 
     def op_branch(self, op):
-        cond, taken, other = self.a(op, 0), self.a(op, 1), self.a(op, 2)
-        if not self.loop:
-            self.emit("@WB@")
-            self.emit(f"return {taken} if {cond} else {other}")
-            return
-        if self.const_of(op.args[1]) != self.block.pc:
-            cond, other = f"not {cond}", taken
-        self.emit(f"if {cond}:")
-        self.indent += "    "
-        self._back_edge()
-        self.indent = self.indent[:-4]
-        self.emit("@WB@")
-        self.emit("C.iters = it + 1")
-        self.emit(f"return {other}")
+        self._exit(f"{self.a(op, 1)} if {self.a(op, 0)} else {self.a(op, 2)}")
 
-    def _back_edge(self) -> None:
-        """Loop back to the block's start while the budget allows (see InterpEngine.run)."""
-        self.emit("it += 1")
-        self.emit("if it < lim: continue")
-        self.emit("@WB@")
-        self.emit("C.iters = it")
-        self.emit(f"return {self.block.pc:#x}")
+
+def lower_region(blocks: list[Block], fast_ram: bool, consts: dict[str, Any]) -> str:
+    """One function running several blocks with registers kept in locals between them.
+
+    Control moves between the region's blocks with a local ``pc`` until it leaves the
+    region or ``C.loop_limit`` instructions would be exceeded; ``C.iters`` reports the
+    instructions retired. A trap reports the block (``e.block_index``), the instruction
+    inside it and the instructions retired before (``e.done``).
+    """
+    gens = [_Codegen(b, fast_ram, consts, region=i) for i, b in enumerate(blocks)]
+    out = []
+    limits: set[int] = set()
+    for i, (gen, block) in enumerate(zip(gens, blocks, strict=True)):
+        n = len(block.insns)
+        out.append(f"            {'if' if i == 0 else 'elif'} pc == {block.pc:#x}:")
+        out.append(f"                if done > lim{n}: break")
+        limits.add(n)
+        if any(op.name in _TRAPPING or op.name == "call" for op in block.ops):
+            out.append(f"                bi = {i}")
+        out += gen.lower()
+        out.append(f"                done += {n}")
+        if gen.has_store:
+            out.append("                if smc: break")
+    slots = sorted(set().union(*(g.slots for g in gens)))
+    written = sorted(set().union(*(g.written for g in gens)))
+    load = "; ".join(f"r{s} = S[{s}]" for s in slots) or "pass"
+    store = "; ".join(f"S[{s}] = r{s}" for s in written) or "pass"
+    body = "\n".join(out)
+    return (
+        "def blk(S, C):\n"
+        f"    {load}\n"
+        f"    pc = {blocks[0].pc:#x}\n"
+        "    k = bi = done = smc = 0\n"
+        "    lim = C.loop_limit\n"
+        f"    {'; '.join(f'lim{n} = lim - {n}' for n in sorted(limits))}\n"
+        "    try:\n"
+        "        while True:\n"
+        f"{body}\n"
+        "            else:\n"
+        "                break\n"
+        "    except (GuestTrap, BusError) as e:\n"
+        f"        {store}\n"
+        "        e.insn_index = k\n"
+        "        e.block_index = bi\n"
+        "        e.done = done\n"
+        "        raise\n"
+        f"    {store}\n"
+        "    C.iters = done\n"
+        "    return pc\n"
+    )
 
 
 def lower_block(block: Block, fast_ram: bool, consts: dict[str, Any]) -> str:
@@ -529,39 +610,99 @@ class InterpEngine(Engine):
         for size in (1, 2, 4, 8):
             self.globals[f"RL{size}"] = (ram.size - size) if ram else -1
         self.translations = 0
+        self.region_heads: set[tuple[int, int]] = set()
 
     # -- memory slow paths ------------------------------------------------------------------
 
     @staticmethod
-    def _slow_load(cpu: Cpu, vaddr: int, size: int) -> int:
+    def _slow_load(cpu: Cpu, vaddr: int, size: int, progress: int) -> int:
+        cpu.progress = progress
         paddr = cpu.mmu.translate(vaddr, Access.LOAD)
         return cpu.bus.read(paddr, size, Access.LOAD)
 
     @staticmethod
-    def _slow_store(cpu: Cpu, vaddr: int, size: int, value: int) -> None:
+    def _slow_store(cpu: Cpu, vaddr: int, size: int, value: int, progress: int) -> None:
+        cpu.progress = progress
         paddr = cpu.mmu.translate(vaddr, Access.STORE)
         cpu.bus.write(paddr, size, value)
 
-    def _code_write_fast(self, offset: int) -> None:
-        self.machine.bus.note_write(self.ram, offset, 1)
+    def _code_write_fast(self, offset: int, size: int) -> None:
+        self.machine.bus.note_write(self.ram, offset, size)
 
     # -- translation ---------------------------------------------------------------------------
 
-    def entry_kind(self, block: Block, runnable: Any) -> Any:
-        return LOOP if runnable.loop else super().entry_kind(block, runnable)
-
-    def compile(self, cpu: Cpu, block: Block) -> Callable:
-        fast = self.ram is not None and cpu.mmu.is_identity()
-        gen = _Codegen(block, fast, self.globals)
-        src = _finish(gen)
-        code = compile(src, f"<block {block.pc:#x}>", "exec")
+    def _load(self, src: str, name: str) -> Callable:
+        code = compile(src, name, "exec")
         ns: dict[str, Any] = {}
         exec(code, self.globals, ns)
         self.translations += 1
         fn = ns["blk"]
         fn.source = src
-        fn.loop = gen.loop
         return fn
+
+    def compile(self, cpu: Cpu, block: Block) -> Callable:
+        fast = self.ram is not None and cpu.mmu.is_identity()
+        fn = self._load(_finish(_Codegen(block, fast, self.globals)), f"<block {block.pc:#x}>")
+        fn.block = block
+        return fn
+
+    def flush(self) -> None:
+        super().flush()
+        self.region_heads.clear()
+
+    def translate(self, cpu: Cpu, pc: int, max_insns: int = MAX_BLOCK_INSNS) -> tuple:
+        entry = super().translate(cpu, pc, max_insns)
+        if max_insns == MAX_BLOCK_INSNS and not entry[2]:
+            head = self._loop_head(entry)
+            if head is not None:
+                self._build_region(cpu, head, entry[3][-1] + cpu.isa.max_insn_len)
+        return entry
+
+    def _loop_head(self, entry: tuple) -> int | None:
+        """The target of a backward direct exit of a just-translated block, if any."""
+        block = entry[0].block
+        exit_ = block.exit
+        if exit_ is None or exit_.name == "goto_ind":
+            return None
+        consts = {op.dst.id: op.args[0] for op in block.ops if op.name == "const"}
+        targets = [consts.get(a.id) for a in exit_.args if isinstance(a, Value)]
+        back = [t for t in targets if t is not None and t <= block.pc]
+        return max(back) if back else None
+
+    def _build_region(self, cpu: Cpu, head: int, end: int) -> None:
+        """Compile the blocks reachable from ``head`` by direct exits inside [head, end)
+        into one region and cache it as the entry for ``head``."""
+        mode = cpu.isa.mode_key(cpu)
+        if (mode, head) in self.region_heads:
+            return
+        self.region_heads.add((mode, head))
+        blocks: list[Block] = []
+        todo, seen = [head], set()
+        while todo and len(blocks) < REGION_BLOCKS:
+            pc = todo.pop(0)
+            if pc in seen or not head <= pc < end:
+                continue
+            seen.add(pc)
+            try:
+                block = self.lift(cpu, pc)
+            except GuestTrap:
+                continue
+            if super().entry_kind(block, None):
+                continue
+            blocks.append(block)
+            exit_ = block.exit
+            consts = {op.dst.id: op.args[0] for op in block.ops if op.name == "const"}
+            todo += [consts[a.id] for a in exit_.args if isinstance(a, Value) and a.id in consts]
+        if not blocks or blocks[0].pc != head:
+            return
+        fast = self.ram is not None and cpu.mmu.is_identity()
+        fn = self._load(lower_region(blocks, fast, self.globals), f"<region {head:#x}>")
+        pages: set[int] = set()
+        for block in blocks:
+            pages |= self._mark_code_pages(cpu, block)
+        entry = (fn, len(blocks[0].insns), REGION, [[i.pc for i in b.insns] for b in blocks])
+        self.cache.add(mode, head, entry, pages)
+        self.stats["regions"] += 1
 
     # -- execution -------------------------------------------------------------------------------
 
@@ -576,42 +717,48 @@ class InterpEngine(Engine):
         S = cpu.s
         pcslot = isa.regs.pc
         pc = S[pcslot]
-        start = cpu.instret
+        ins = start = cpu.instret  # cpu.instret is exact at every block boundary
+        end = start + budget
         get = self.cache.table(isa.mode_key(cpu)).get
-        left = budget
         traps = 0
         ent = None
+        cpu.progress = 0
         while not cpu.stop:
             ent = get(pc)
             try:
                 if ent is None:
                     ent = self.translate(cpu, pc)
                 fn, n, slow, _ = ent
-                if not slow and n <= left:
+                if not slow and ins + n <= end:
                     pc = fn(S, cpu)
-                    left -= n
+                    ins += n
+                    cpu.instret = ins
                     continue
-                cpu.instret = start + budget - left
-                if left <= 0:
+                if ins >= end or cpu.stop:
                     break
-                if n > left:
-                    ent = self.translate(cpu, pc, max_insns=left)
+                if ins + n > end:  # finish the budget exactly, one instruction at a time
+                    ent = self.partial_block(cpu, pc, 1)
                     fn, n, slow, _ = ent
-                if slow is LOOP:
-                    cpu.loop_limit = left // n
+                if slow is REGION:
+                    cpu.loop_limit = end - ins
                     pc = fn(S, cpu)
-                    left -= n * cpu.iters
+                    ins += cpu.iters
                 else:
                     pc = fn(S, cpu)
-                    left -= n
-                cpu.instret = start + budget - left
+                    ins += n
+                cpu.instret = ins
             except (GuestTrap, BusError) as exc:
                 trap = isa.bus_fault(exc) if isinstance(exc, BusError) else exc
                 if ent is not None:
                     k = getattr(exc, "insn_index", 0)
-                    pc = ent[3][k]
-                    left -= k + ent[1] * getattr(exc, "iters", 0)
-                cpu.instret = start + budget - left
+                    if ent[2] is REGION:
+                        pc = ent[3][exc.block_index][k]
+                        ins += exc.done + k
+                    else:
+                        pc = ent[3][k]
+                        ins += k
+                cpu.instret = ins
+                cpu.progress = 0
                 S[pcslot] = pc
                 pc = self.machine.take_trap(cpu, trap, pc)
                 traps += 1
@@ -627,7 +774,7 @@ class InterpEngine(Engine):
                 pc = self.machine.take_trap(cpu, irq, pc)
                 S[pcslot] = pc
                 get = self.cache.table(isa.mode_key(cpu)).get
-        cpu.instret = start + budget - left
+        cpu.instret = ins
         S[pcslot] = pc
         cpu.progress = 0
-        return budget - left
+        return ins - start

@@ -2,7 +2,11 @@
 
 from vmcore import LinuxAbi
 
+from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.traps import Cause
+
+#: user mode with the FPU on (Initial), XLEN 64 in every mode
+_USER_MSTATUS = (1 << 13) | (2 << 32) | (2 << 34)
 
 EM_RISCV = 243
 
@@ -32,6 +36,7 @@ LINUX_ABI = LinuxAbi(
         Cause.LOAD_PAGE_FAULT: 11,
         Cause.STORE_PAGE_FAULT: 11,
     },
+    initial={R.PRIV: 0, R.MSTATUS: _USER_MSTATUS},
     tp=4,
     link_register=1,
 )
