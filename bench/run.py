@@ -1,0 +1,142 @@
+"""Run the CPU-bound workloads on vmcore engines and on qemu-riscv64, in one script.
+
+Every workload is built static for riscv64 from ``bench/src`` (Debian's cross gcc) into
+``bench/build`` and run at two scales, N and 2N. Reported per engine:
+
+- ``MIPS``: guest instructions of the 2N run over its wall time (translation included);
+- ``MIPS warm``: the extra instructions of 2N over N divided by the extra time, which
+  removes start-up and translation warm-up;
+- ratios against the first engine and against qemu-riscv64 (same instruction counts:
+  the same binary executes the same instructions; vmcore counts them).
+
+Usage: ``python bench/run.py [--engine interp --engine jit] [--scale N] [--json]``.
+Speed is only ever a ratio measured here, in the same run; never an absolute in a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE / "src"
+BUILD = HERE / "build"
+CC = "riscv64-linux-gnu-gcc"
+QEMU = "qemu-riscv64"
+
+#: default scale per workload: sized for a few seconds on the interp engine
+SCALES = {"crc32": 2, "sort": 1, "lists": 2, "matrix": 2, "fpkernel": 2}
+
+
+def build(name: str) -> Path:
+    out = BUILD / name
+    src = SRC / f"{name}.c"
+    if not out.exists() or out.stat().st_mtime < src.stat().st_mtime:
+        BUILD.mkdir(exist_ok=True)
+        subprocess.run([CC, "-static", "-O2", "-o", str(out), str(src), "-lm"], check=True)
+    return out
+
+
+def run_vmcore(engine: str, exe: Path, scale: int) -> tuple[int, float, str]:
+    from vmcore.linux_user import run_program
+
+    stats: dict = {}
+    out = BUILD / f".{exe.name}.{engine}.out"
+    with open(out, "w+") as fh:
+        status = run_program([str(exe), str(scale)], engine=engine, stats=stats, stdout=fh)
+        fh.seek(0)
+        text = fh.read()
+    if status != 0:
+        raise SystemExit(f"{exe.name} on {engine} exited {status}")
+    return stats["instructions"], stats["seconds"], text
+
+
+def run_qemu(exe: Path, scale: int) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run([QEMU, str(exe), str(scale)], capture_output=True, text=True)
+    return time.perf_counter() - t0, proc.stdout
+
+
+def measure(engines: list[str], names: list[str], factor: int, repeat: int) -> list[dict]:
+    rows = []
+    for name in names:
+        exe = build(name)
+        n = SCALES[name] * factor
+        row: dict = {"workload": name, "scale": n}
+        expected = None
+        for engine in engines:
+            small = [run_vmcore(engine, exe, n) for _ in range(repeat)]
+            big = [run_vmcore(engine, exe, 2 * n) for _ in range(repeat)]
+            insns_small, insns_big = small[0][0], big[0][0]
+            t_small = statistics.median(s[1] for s in small)
+            t_big = statistics.median(b[1] for b in big)
+            if expected is None:
+                expected = big[0][2]
+            elif big[0][2] != expected:
+                raise SystemExit(f"{name}: {engine} printed {big[0][2]!r}, expected {expected!r}")
+            row[engine] = {
+                "instructions": insns_big,
+                "instructions_small": insns_small,
+                "seconds": t_big,
+                "mips": insns_big / t_big / 1e6,
+                "mips_warm": (insns_big - insns_small) / max(t_big - t_small, 1e-9) / 1e6,
+            }
+        if shutil.which(QEMU):
+            small_q = [run_qemu(exe, n) for _ in range(repeat)]
+            big_q = [run_qemu(exe, 2 * n) for _ in range(repeat)]
+            tq_small = statistics.median(s[0] for s in small_q)
+            tq_big = statistics.median(b[0] for b in big_q)
+            if big_q[0][1] != expected:
+                raise SystemExit(f"{name}: qemu printed {big_q[0][1]!r}, vmcore {expected!r}")
+            insns = row[engines[0]]["instructions"]
+            extra = insns - row[engines[0]]["instructions_small"]
+            row["qemu"] = {
+                "seconds": tq_big,
+                "mips": insns / tq_big / 1e6,
+                "mips_warm": extra / max(tq_big - tq_small, 1e-9) / 1e6,
+            }
+        rows.append(row)
+    return rows
+
+
+def report(rows: list[dict], engines: list[str]) -> str:
+    cols = [*engines, "qemu"] if "qemu" in rows[0] else engines
+    lines = [
+        "| workload | insns | "
+        + " | ".join(f"{c} MIPS (warm)" for c in cols)
+        + " | "
+        + " | ".join(f"{e}/{engines[0]}" for e in cols[1:])
+        + " |",
+        "|---|---|" + "---|" * (2 * len(cols) - 1),
+    ]
+    for r in rows:
+        base = r[engines[0]]["seconds"]
+        cells = [f"{r[c]['mips']:.1f} ({r[c]['mips_warm']:.1f})" for c in cols]
+        ratios = [f"{base / r[c]['seconds']:.2f}x" for c in cols[1:]]
+        insns = r[engines[0]]["instructions"]
+        lines.append(f"| {r['workload']} | {insns:,} | " + " | ".join(cells + ratios) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--engine", action="append", help="vmcore engine (repeatable)")
+    ap.add_argument("--workload", action="append", choices=sorted(SCALES))
+    ap.add_argument("--scale", type=int, default=1, help="multiply every workload's size")
+    ap.add_argument("--repeat", type=int, default=1, help="median of N runs")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    engines = args.engine or ["interp"]
+    rows = measure(engines, args.workload or sorted(SCALES), args.scale, args.repeat)
+    print(json.dumps(rows, indent=2) if args.json else report(rows, engines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
