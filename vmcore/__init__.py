@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pluggy
 
+from vmcore.components import Component, ConfigError
 from vmcore.cpu import Cpu
 from vmcore.decode import Decoder, DecodeTableError, Encoding, check_overlaps, parse_table
 from vmcore.engines.base import Engine, TranslationCache
@@ -42,6 +43,8 @@ __all__ = [
     "Builder",
     "Bus",
     "BusError",
+    "Component",
+    "ConfigError",
     "Cpu",
     "DecodeTableError",
     "Decoder",

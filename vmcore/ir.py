@@ -28,6 +28,7 @@ Every op's exact semantics, including edge cases, is in :data:`OPS`; the tests i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from enum import IntEnum
 from typing import Any
@@ -35,6 +36,10 @@ from typing import Any
 import attrs
 
 WIDTHS = (1, 8, 16, 32, 64, 128)
+
+#: check every finished block with :func:`verify` (tests turn it on; it costs about half
+#: of the interp engine's compile time, so it is off by default)
+VERIFY = os.environ.get("VMCORE_VERIFY_IR", "") not in ("", "0")
 
 
 def mask(width: int) -> int:
@@ -575,7 +580,8 @@ class Builder:
         self.block.sync = True
 
     def finish(self) -> Block:
-        verify(self.block)
+        if VERIFY:
+            verify(self.block)
         return self.block
 
 

@@ -80,6 +80,14 @@ class LinuxAbi:
     #: slot of the thread pointer, for set_tid_address/clone settls
     tp: int | None = None
     link_register: int | None = None
+    #: ``uname -m`` (default: ``platform``, else the ISA's name)
+    uname_machine: str = ""
+    #: open(2) flags this ABI numbers differently from asm-generic, by name
+    #: (arm64: ``{"O_DIRECTORY": 0o40000, "O_NOFOLLOW": 0o100000, "O_DIRECT": 0o200000,
+    #: "O_LARGEFILE": 0o400000}``)
+    open_flags: dict[str, int] = attrs.field(factory=dict)
+    #: ``struct sigaction`` has ``sa_restorer`` (arm64, x86-64: 32 bytes; riscv64: 24)
+    sa_restorer: bool = False
 
 
 class Isa:
@@ -100,6 +108,10 @@ class Isa:
     linux: LinuxAbi | None = None
     #: longest instruction in bytes (translation stops before crossing a page)
     max_insn_len: int = 4
+    #: MMU used when a machine config names none (a registered "mmu" component)
+    default_mmu: str = "flat"
+    #: ``e_machine`` of ELF files for this ISA (``vmctl disasm``); 0 = use ``linux.elf_machine``
+    elf_machine: int = 0
 
     def create_state(self, cpu: Cpu) -> Any:
         """Per-hart state that does not live in slots (CSRs ...)."""

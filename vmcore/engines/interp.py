@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 REGION = "region"
 #: most blocks in one region
 REGION_BLOCKS = 24
+#: entry kind of blocks jumping backwards: counted until HOT, then their loop is a region
+LOOP_EXIT = "loop-exit"
+HOT = 16
 
 #: ops that may raise a guest trap (the instruction index must be current before them)
 _TRAPPING = frozenset({"load", "store", "trap", "trap_if"})
@@ -611,6 +614,7 @@ class InterpEngine(Engine):
             self.globals[f"RL{size}"] = (ram.size - size) if ram else -1
         self.translations = 0
         self.region_heads: set[tuple[int, int]] = set()
+        self.heat: dict[int, int] = {}
 
     # -- memory slow paths ------------------------------------------------------------------
 
@@ -649,18 +653,28 @@ class InterpEngine(Engine):
     def flush(self) -> None:
         super().flush()
         self.region_heads.clear()
+        self.heat.clear()
 
-    def translate(self, cpu: Cpu, pc: int, max_insns: int = MAX_BLOCK_INSNS) -> tuple:
-        entry = super().translate(cpu, pc, max_insns)
-        if max_insns == MAX_BLOCK_INSNS and not entry[2]:
-            head = self._loop_head(entry)
-            if head is not None:
-                self._build_region(cpu, head, entry[3][-1] + cpu.isa.max_insn_len)
-        return entry
+    def entry_kind(self, block: Block, runnable: Any) -> Any:
+        kind = super().entry_kind(block, runnable)
+        if not kind and self._loop_head(block) is not None:
+            return LOOP_EXIT
+        return kind
 
-    def _loop_head(self, entry: tuple) -> int | None:
-        """The target of a backward direct exit of a just-translated block, if any."""
-        block = entry[0].block
+    def _count_loop(self, cpu: Cpu, pc: int, entry: tuple) -> int:
+        """Run a block that jumps back; once it is hot, compile its loop as a region."""
+        fn, n, _, pcs = entry
+        count = self.heat[pc] = self.heat.get(pc, 0) + 1
+        next_pc = fn(cpu.s, cpu)
+        if count == HOT:
+            mode = cpu.isa.mode_key(cpu)
+            self.cache.table(mode)[pc] = (fn, n, False, pcs)
+            self._build_region(cpu, self._loop_head(fn.block), pcs[-1] + cpu.isa.max_insn_len)
+        return next_pc
+
+    @staticmethod
+    def _loop_head(block: Block) -> int | None:
+        """The target of a backward direct exit of a block, if any."""
         exit_ = block.exit
         if exit_ is None or exit_.name == "goto_ind":
             return None
@@ -743,9 +757,15 @@ class InterpEngine(Engine):
                     cpu.loop_limit = end - ins
                     pc = fn(S, cpu)
                     ins += cpu.iters
-                else:
-                    pc = fn(S, cpu)
+                    cpu.instret = ins
+                    continue
+                if slow is LOOP_EXIT:
+                    pc = self._count_loop(cpu, pc, ent)
                     ins += n
+                    cpu.instret = ins
+                    continue
+                pc = fn(S, cpu)
+                ins += n
                 cpu.instret = ins
             except (GuestTrap, BusError) as exc:
                 trap = isa.bus_fault(exc) if isinstance(exc, BusError) else exc

@@ -1,8 +1,15 @@
-"""Control and status registers, trap entry and return (machine and user modes).
+"""Control and status registers, trap entry and trap return (M, S and U modes).
 
-The CSR file is a table: each entry says who may access a register and how it reads and
-writes. Hot fields (fflags, frm, mstatus, the privilege level) live in state slots so
-lifted code can touch them inline; everything else lives here.
+The CSR file is a table (:data:`CSRS`): each entry says how a register reads and writes and
+what, beyond the privilege and read-only bits of its number, an access needs. Hot fields
+(fflags, frm, mstatus, the privilege level) live in state slots so lifted code can touch
+them inline; everything else lives in :class:`CsrFile`. Access checks follow the privileged
+spec and Spike: bits 9:8 of the number give the lowest privilege, bits 11:10 == 3 make a
+write illegal, a number not in the table is illegal.
+
+S mode is implemented without paging ("bare S"): satp reads zero, SUM/MXR/TVM read zero and
+sfence.vma is illegal, as the spec and riscv-tests' ``rv64mi-p-illegal`` expect. An MMU that
+declares ``satp_modes`` (a set of satp MODE values) turns paging on.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.traps import INTERRUPT_BIT, Cause
 
 M, S, U = 3, 1, 0
+MASK64 = (1 << 64) - 1
 
 MSTATUS_SIE = 1 << 1
 MSTATUS_MIE = 1 << 3
@@ -36,116 +44,380 @@ MSTATUS_SD = 1 << 63
 FS_INITIAL = 1 << 13
 FS_DIRTY = 3 << 13
 
-#: writable bits of mstatus (M and U modes, S-mode bits kept for the S-mode work)
+#: mstatus bits software may write (the paging ones only while an MMU can page)
 MSTATUS_WRITABLE = (
     MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE | MSTATUS_SPP | MSTATUS_MPP
-    | MSTATUS_FS | MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW
-    | MSTATUS_TSR
+    | MSTATUS_FS | MSTATUS_MPRV | MSTATUS_TW | MSTATUS_TSR
+)
+MSTATUS_PAGING = MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM
+#: the view of mstatus that sstatus gives
+SSTATUS_MASK = (
+    MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR
+    | MSTATUS_UXL | MSTATUS_SD
 )
 
-MISA = (2 << 62) | sum(1 << (ord(ch) - ord("A")) for ch in "IMAFDCU")
+MISA = (2 << 62) | sum(1 << (ord(ch) - ord("A")) for ch in "IMAFDCSU")
+
+# interrupt bits of mip/mie
+SSIP, MSIP, STIP, MTIP, SEIP, MEIP = (1 << 1), (1 << 3), (1 << 5), (1 << 7), (1 << 9), (1 << 11)
+S_INTERRUPTS = SSIP | STIP | SEIP
+M_INTERRUPTS = MSIP | MTIP | MEIP
+#: interrupt numbers in the order the spec takes them when several are pending
+INTERRUPT_PRIORITY = (11, 3, 7, 9, 1, 5)
+
+#: exceptions medeleg can hand to S mode (all but ecall from M), as Spike
+MEDELEG_MASK = 0xB3FF
+
+# CSR numbers the trap machinery uses directly
+SSTATUS, SIE, STVEC, SCOUNTEREN, SSCRATCH, SEPC, SCAUSE, STVAL, SIP, SATP = (
+    0x100, 0x104, 0x105, 0x106, 0x140, 0x141, 0x142, 0x143, 0x144, 0x180
+)
+MSTATUS, MISA_NUM, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN = (
+    0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306
+)
+MCOUNTINHIBIT, MSCRATCH, MEPC, MCAUSE, MTVAL, MIP = 0x320, 0x340, 0x341, 0x342, 0x343, 0x344
+MCYCLE, MINSTRET, CYCLE, TIME, INSTRET = 0xB00, 0xB02, 0xC00, 0xC01, 0xC02
+MHARTID = 0xF14
+PMPCFG0, PMPADDR0 = 0x3A0, 0x3B0
+
+PMP_R, PMP_W, PMP_A, PMP_L = 0x01, 0x02, 0x18, 0x80
+PMP_TOR = 0x08
+PMPADDR_MASK = (1 << 54) - 1
+
+#: xtvec WARL: MODE 2 and 3 are reserved, so bit 1 always reads zero (as Spike)
+TVEC_WMASK = MASK64 & ~2
+#: 10 MHz, the timebase of Spike and QEMU virt (time CSR and CLINT mtime)
+TIMEBASE_HZ = 10_000_000
+
+
+def _default_time(cpu: Cpu) -> int:
+    return cpu.machine.now_ns() * TIMEBASE_HZ // 1_000_000_000
 
 
 class CsrFile:
-    """Per-hart CSR values not held in slots."""
+    """Per-hart CSR state not held in slots.
+
+    ``values`` holds plain registers by number. Counters are derived from
+    ``cpu.retired()``: ``offset`` makes writes to mcycle/minstret stick and ``frozen`` holds
+    the value of a counter stopped by mcountinhibit. ``time_source`` gives the ``time`` CSR
+    (a CLINT replaces it with its mtime).
+    """
 
     def __init__(self, cpu: Cpu) -> None:
         self.cpu = cpu
         self.values: dict[int, int] = {}
+        self.offset = {MCYCLE: 0, MINSTRET: 0}
+        self.frozen: dict[int, int] = {}
+        self.time_source: Callable[[Cpu], int] = _default_time
+        self.reset()
 
     def reset(self) -> None:
         self.values = {num: spec.reset for num, spec in CSRS.items() if spec.store}
-        self.values[0xF14] = self.cpu.index
+        self.values[MHARTID] = self.cpu.index
+        self.offset = {MCYCLE: -self.cpu.retired(), MINSTRET: -self.cpu.retired()}
+        self.frozen = {}
+
+    def paging(self) -> bool:
+        """True when the hart's MMU can translate (satp has a mode besides Bare)."""
+        return bool(getattr(self.cpu.mmu, "satp_modes", ()))
+
+    # -- counters ----------------------------------------------------------------------------
+
+    def counter(self, num: int) -> int:
+        if num in self.frozen:
+            return self.frozen[num]
+        return (self.cpu.retired() + self.offset[num]) & MASK64
+
+    def set_counter(self, num: int, value: int) -> None:
+        """The write suppresses the writing instruction's own increment (as Spike)."""
+        if num in self.frozen:
+            self.frozen[num] = value & MASK64
+        else:
+            self.offset[num] = value - (self.cpu.retired() + 1)
+
+    def set_inhibit(self, value: int) -> None:
+        for bit, num in ((0, MCYCLE), (2, MINSTRET)):
+            stop = bool(value >> bit & 1)
+            if stop and num not in self.frozen:
+                self.frozen[num] = self.counter(num)
+            elif not stop and num in self.frozen:
+                self.offset[num] = self.frozen.pop(num) - (self.cpu.retired() + 1)
+        self.values[MCOUNTINHIBIT] = value
+
+    # -- interrupt lines ------------------------------------------------------------------------
+
+    def set_pending(self, bits: int, level: bool) -> None:
+        """Drive mip bits from a device (MTIP, MSIP, MEIP, SEIP lines)."""
+        mip = self.values.get(MIP, 0)
+        self.values[MIP] = (mip | bits) if level else (mip & ~bits)
+
+    # -- debugger / test access (no permission checks) -----------------------------------------
+
+    def read(self, num: int) -> int:
+        spec = CSRS[num]
+        return spec.read(self.cpu, num) if spec.read else self.values.get(num, 0)
+
+    def write(self, num: int, value: int) -> None:
+        _write(self.cpu, CSRS[num], num, value & MASK64)
 
 
 @attrs.define(frozen=True)
 class CsrSpec:
-    """One CSR: name, lowest privilege, read and write behaviour."""
+    """One CSR: how it reads and writes and what an access needs.
+
+    ``read(cpu, num)``/``write(cpu, num, value)`` override plain storage in
+    :attr:`CsrFile.values` (where writes keep ``wmask`` bits). ``check(cpu, num)`` is an
+    extra access condition (FS enabled, counter enabled ...): False makes the access illegal.
+    """
 
     name: str
-    priv: int = M
     read: Callable[[Cpu, int], int] | None = None
     write: Callable[[Cpu, int, int], None] | None = None
-    wmask: int = (1 << 64) - 1
+    wmask: int = MASK64
     reset: int = 0
-    readonly: bool = False
+    check: Callable[[Cpu, int], bool] | None = None
     store: bool = True  #: value kept in CsrFile.values
 
 
-def _slot_read(slot, fmask=(1 << 64) - 1, shift=0):
-    return lambda cpu, num: (cpu.s[slot] >> shift) & fmask
+# -- read/write behaviours -------------------------------------------------------------------
+
+
+def _values(cpu: Cpu) -> dict[int, int]:
+    return cpu.arch.csrs.values
+
+
+def _zero(cpu: Cpu, num: int) -> int:
+    return 0
+
+
+def _ignore(cpu: Cpu, num: int, value: int) -> None:
+    pass
+
+
+def _legal_priv(mpp: int) -> int:
+    """WARL privilege fields: the reserved value 2 reads as U (Spike's legalize_privilege)."""
+    return U if mpp == 2 else mpp
 
 
 def _mstatus_write(cpu: Cpu, num: int, value: int) -> None:
-    v = (cpu.s[R.MSTATUS] & ~MSTATUS_WRITABLE) | (value & MSTATUS_WRITABLE)
-    if (v >> 11) & 3 == 2:  # MPP: reserved value keeps the old one
-        v = (v & ~MSTATUS_MPP) | (cpu.s[R.MSTATUS] & MSTATUS_MPP)
-    v |= MSTATUS_UXL | MSTATUS_SXL
+    writable = MSTATUS_WRITABLE | (MSTATUS_PAGING if cpu.arch.csrs.paging() else 0)
+    v = (cpu.s[R.MSTATUS] & ~writable) | (value & writable)
+    mpp = _legal_priv((v >> 11) & 3)
+    v = (v & ~MSTATUS_MPP) | (mpp << 11) | MSTATUS_UXL | MSTATUS_SXL
     v = (v | MSTATUS_SD) if (v & MSTATUS_FS) == FS_DIRTY else (v & ~MSTATUS_SD)
     cpu.s[R.MSTATUS] = v
 
 
-def _fflags_write(cpu, num, value):
+def _sstatus_read(cpu: Cpu, num: int) -> int:
+    return cpu.s[R.MSTATUS] & SSTATUS_MASK
+
+
+def _sstatus_write(cpu: Cpu, num: int, value: int) -> None:
+    ms = cpu.s[R.MSTATUS]
+    _mstatus_write(cpu, num, (ms & ~SSTATUS_MASK) | (value & SSTATUS_MASK))
+
+
+def _sie_read(cpu: Cpu, num: int) -> int:
+    v = _values(cpu)
+    return v[MIE] & v[MIDELEG]
+
+
+def _sie_write(cpu: Cpu, num: int, value: int) -> None:
+    v = _values(cpu)
+    deleg = v[MIDELEG] & S_INTERRUPTS
+    v[MIE] = (v[MIE] & ~deleg) | (value & deleg)
+
+
+def _sip_read(cpu: Cpu, num: int) -> int:
+    v = _values(cpu)
+    return v[MIP] & v[MIDELEG]
+
+
+def _sip_write(cpu: Cpu, num: int, value: int) -> None:
+    v = _values(cpu)
+    deleg = v[MIDELEG] & SSIP
+    v[MIP] = (v[MIP] & ~deleg) | (value & deleg)
+
+
+def _satp_read(cpu: Cpu, num: int) -> int:
+    return _values(cpu).get(SATP, 0)
+
+
+def _satp_write(cpu: Cpu, num: int, value: int) -> None:
+    """WARL: a MODE the MMU does not support leaves satp unchanged (the spec's rule);
+    without paging satp is read-only zero (bare S mode)."""
+    modes = getattr(cpu.mmu, "satp_modes", ())
+    if modes and (value >> 60 == 0 or value >> 60 in modes):
+        _values(cpu)[SATP] = value
+        flush = getattr(cpu.mmu, "flush", None)
+        if flush is not None:
+            flush()
+
+
+def _fs_dirty(cpu: Cpu) -> None:
+    cpu.s[R.MSTATUS] |= FS_DIRTY | MSTATUS_SD
+
+
+def _fflags_write(cpu: Cpu, num: int, value: int) -> None:
     cpu.s[R.FFLAGS] = value & 0x1F
     _fs_dirty(cpu)
 
 
-def _frm_write(cpu, num, value):
+def _frm_write(cpu: Cpu, num: int, value: int) -> None:
     cpu.s[R.FRM] = value & 7
     _fs_dirty(cpu)
 
 
-def _fcsr_write(cpu, num, value):
+def _fcsr_write(cpu: Cpu, num: int, value: int) -> None:
     cpu.s[R.FFLAGS] = value & 0x1F
     cpu.s[R.FRM] = (value >> 5) & 7
     _fs_dirty(cpu)
 
 
-def _fs_dirty(cpu):
-    cpu.s[R.MSTATUS] |= FS_DIRTY | MSTATUS_SD
+def _fs_on(cpu: Cpu, num: int) -> bool:
+    return bool(cpu.s[R.MSTATUS] & MSTATUS_FS)
 
 
-def _counter(kind):
-    def read(cpu, num):
-        if kind == "time":
-            return cpu.machine.now_ns() // 100  # 10 MHz timebase
-        return cpu.retired()
-
-    return read
+def _counter_read(cpu: Cpu, num: int) -> int:
+    return cpu.arch.csrs.counter(num)
 
 
-CSRS: dict[int, CsrSpec] = {
-    0x001: CsrSpec("fflags", U, _slot_read(R.FFLAGS), _fflags_write, store=False),
-    0x002: CsrSpec("frm", U, _slot_read(R.FRM), _frm_write, store=False),
-    0x003: CsrSpec(
-        "fcsr", U, lambda c, n: c.s[R.FFLAGS] | (c.s[R.FRM] << 5), _fcsr_write, store=False
-    ),
-    0xC00: CsrSpec("cycle", U, _counter("cycle"), readonly=True, store=False),
-    0xC01: CsrSpec("time", U, _counter("time"), readonly=True, store=False),
-    0xC02: CsrSpec("instret", U, _counter("instret"), readonly=True, store=False),
-    0x300: CsrSpec("mstatus", M, _slot_read(R.MSTATUS), _mstatus_write, store=False),
-    0x301: CsrSpec("misa", M, lambda c, n: MISA, lambda c, n, v: None, store=False),
-    0x302: CsrSpec("medeleg", M, wmask=0xB3FF),
-    0x303: CsrSpec("mideleg", M, wmask=0x222),
-    0x304: CsrSpec("mie", M, wmask=0xAAA),
-    0x305: CsrSpec("mtvec", M, wmask=~2 & ((1 << 64) - 1)),
-    0x306: CsrSpec("mcounteren", M, wmask=0xFFFFFFFF),
-    0x340: CsrSpec("mscratch", M),
-    0x341: CsrSpec("mepc", M, wmask=~1 & ((1 << 64) - 1)),
-    0x342: CsrSpec("mcause", M),
-    0x343: CsrSpec("mtval", M),
-    0x344: CsrSpec("mip", M, wmask=0x222),
-    0xB00: CsrSpec("mcycle", M, _counter("cycle"), store=False),
-    0xB02: CsrSpec("minstret", M, _counter("instret"), store=False),
-    0xF11: CsrSpec("mvendorid", M, readonly=True),
-    0xF12: CsrSpec("marchid", M, readonly=True),
-    0xF13: CsrSpec("mimpid", M, readonly=True),
-    0xF14: CsrSpec("mhartid", M, readonly=True),
-}
+def _counter_write(cpu: Cpu, num: int, value: int) -> None:
+    cpu.arch.csrs.set_counter(num, value)
 
 
-def illegal(cpu: Cpu) -> GuestTrap:
-    return GuestTrap(Cause.ILLEGAL_INSN, cpu.arch.current_bits)
+def _user_counter_read(cpu: Cpu, num: int) -> int:
+    """cycle/instret shadow mcycle/minstret; time comes from the timer (CLINT)."""
+    if num == TIME:
+        return cpu.arch.csrs.time_source(cpu) & MASK64
+    return cpu.arch.csrs.counter(num - CYCLE + MCYCLE)
+
+
+def _counter_enabled(cpu: Cpu, num: int) -> bool:
+    """U and S mode see counter ``n`` only if mcounteren (and, in U, scounteren) bit n is set."""
+    priv = cpu.s[R.PRIV]
+    bit = 1 << (num & 0x1F)
+    v = _values(cpu)
+    if priv < M and not v[MCOUNTEREN] & bit:
+        return False
+    return not (priv == U and not v[SCOUNTEREN] & bit)
+
+
+def _satp_allowed(cpu: Cpu, num: int) -> bool:
+    return not (cpu.s[R.PRIV] == S and cpu.s[R.MSTATUS] & MSTATUS_TVM)
+
+
+def _pmpcfg_write(cpu: Cpu, num: int, value: int) -> None:
+    """Eight 8-bit entries; locked entries keep their value, W without R is reserved."""
+    v = _values(cpu)
+    old = v.get(num, 0)
+    new = 0
+    for i in range(8):
+        o, n = (old >> 8 * i) & 0xFF, (value >> 8 * i) & 0xFF
+        if o & PMP_L:
+            n = o
+        else:
+            n &= 0x9F
+            if n & PMP_W and not n & PMP_R:
+                n &= ~PMP_W
+        new |= n << 8 * i
+    v[num] = new
+
+
+def _pmp_cfg(cpu: Cpu, index: int) -> int:
+    if index > 63:
+        return 0
+    return (_values(cpu).get(PMPCFG0 + (index // 8) * 2, 0) >> 8 * (index % 8)) & 0xFF
+
+
+def _pmpaddr_write(cpu: Cpu, num: int, value: int) -> None:
+    """A locked entry, or the base of a locked TOR entry above it, ignores writes."""
+    i = num - PMPADDR0
+    if _pmp_cfg(cpu, i) & PMP_L:
+        return
+    nxt = _pmp_cfg(cpu, i + 1)
+    if nxt & PMP_L and nxt & PMP_A == PMP_TOR:
+        return
+    _values(cpu)[num] = value & PMPADDR_MASK
+
+
+def _spec(name: str, **kw) -> CsrSpec:
+    return CsrSpec(name, **kw)
+
+
+def _build_table() -> dict[int, CsrSpec]:
+    t: dict[int, CsrSpec] = {
+        0x001: _spec("fflags", read=lambda c, n: c.s[R.FFLAGS], write=_fflags_write,
+                     check=_fs_on, store=False),
+        0x002: _spec("frm", read=lambda c, n: c.s[R.FRM], write=_frm_write,
+                     check=_fs_on, store=False),
+        0x003: _spec("fcsr", read=lambda c, n: c.s[R.FFLAGS] | (c.s[R.FRM] << 5),
+                     write=_fcsr_write, check=_fs_on, store=False),
+        SSTATUS: _spec("sstatus", read=_sstatus_read, write=_sstatus_write, store=False),
+        SIE: _spec("sie", read=_sie_read, write=_sie_write, store=False),
+        STVEC: _spec("stvec", wmask=TVEC_WMASK),
+        SCOUNTEREN: _spec("scounteren", wmask=0xFFFFFFFF),
+        0x10A: _spec("senvcfg", wmask=0x1),
+        SSCRATCH: _spec("sscratch"),
+        SEPC: _spec("sepc", wmask=MASK64 & ~1),
+        SCAUSE: _spec("scause"),
+        STVAL: _spec("stval"),
+        SIP: _spec("sip", read=_sip_read, write=_sip_write, store=False),
+        SATP: _spec("satp", read=_satp_read, write=_satp_write, check=_satp_allowed),
+        MSTATUS: _spec("mstatus", read=lambda c, n: c.s[R.MSTATUS], write=_mstatus_write,
+                       store=False),
+        MISA_NUM: _spec("misa", read=lambda c, n: MISA, write=_ignore, store=False),
+        MEDELEG: _spec("medeleg", wmask=MEDELEG_MASK),
+        MIDELEG: _spec("mideleg", wmask=S_INTERRUPTS),
+        MIE: _spec("mie", wmask=S_INTERRUPTS | M_INTERRUPTS),
+        MTVEC: _spec("mtvec", wmask=TVEC_WMASK),
+        MCOUNTEREN: _spec("mcounteren", wmask=0xFFFFFFFF),
+        0x30A: _spec("menvcfg", wmask=0x1),
+        MCOUNTINHIBIT: _spec("mcountinhibit", write=lambda c, n, v: c.arch.csrs.set_inhibit(
+            v & 0xFFFFFFFD)),
+        MSCRATCH: _spec("mscratch"),
+        MEPC: _spec("mepc", wmask=MASK64 & ~1),
+        MCAUSE: _spec("mcause"),
+        MTVAL: _spec("mtval"),
+        MIP: _spec("mip", wmask=S_INTERRUPTS),
+        MCYCLE: _spec("mcycle", read=_counter_read, write=_counter_write, store=False),
+        MINSTRET: _spec("minstret", read=_counter_read, write=_counter_write, store=False),
+        CYCLE: _spec("cycle", read=_user_counter_read, check=_counter_enabled, store=False),
+        TIME: _spec("time", read=_user_counter_read, check=_counter_enabled, store=False),
+        INSTRET: _spec("instret", read=_user_counter_read, check=_counter_enabled, store=False),
+        0x7A0: _spec("tselect", read=_zero, write=_ignore, store=False),
+        0x7A1: _spec("tdata1", read=_zero, write=_ignore, store=False),
+        0x7A2: _spec("tdata2", read=_zero, write=_ignore, store=False),
+        0x7A3: _spec("tdata3", read=_zero, write=_ignore, store=False),
+        0x7A4: _spec("tinfo", read=lambda c, n: 1, write=_ignore, store=False),
+        0xF11: _spec("mvendorid"),
+        0xF12: _spec("marchid"),
+        0xF13: _spec("mimpid"),
+        MHARTID: _spec("mhartid"),
+        0xF15: _spec("mconfigptr"),
+    }
+    for n in range(3, 32):
+        t[0xB00 + n] = _spec(f"mhpmcounter{n}", read=_zero, write=_ignore, store=False)
+        t[0x320 + n] = _spec(f"mhpmevent{n}", read=_zero, write=_ignore, store=False)
+        t[0xC00 + n] = _spec(f"hpmcounter{n}", read=_zero, check=_counter_enabled, store=False)
+    for n in range(0, 16, 2):  # RV64: only the even pmpcfg registers exist
+        t[PMPCFG0 + n] = _spec(f"pmpcfg{n}", write=_pmpcfg_write)
+    for n in range(64):
+        t[PMPADDR0 + n] = _spec(f"pmpaddr{n}", write=_pmpaddr_write)
+    return t
+
+
+CSRS: dict[int, CsrSpec] = _build_table()
+#: number by name, for assemblers, debuggers and tests
+CSR_NUMBERS: dict[str, int] = {spec.name: num for num, spec in CSRS.items()}
+
+
+def _write(cpu: Cpu, spec: CsrSpec, num: int, new: int) -> None:
+    if spec.write:
+        spec.write(cpu, num, new)
+    else:
+        store = cpu.arch.csrs.values
+        store[num] = (store.get(num, 0) & ~spec.wmask) | (new & spec.wmask)
 
 
 def csr_access(cpu: Cpu, num: int, value: int, op: int, write: bool, bits: int) -> int:
@@ -153,47 +425,63 @@ def csr_access(cpu: Cpu, num: int, value: int, op: int, write: bool, bits: int) 
 
     ``op``: 0 write, 1 set bits, 2 clear bits. ``write`` is false for csrrs/csrrc with
     rs1 = x0 (or a zero immediate), which must not write and so may touch read-only CSRs.
+    ``bits`` (the instruction) is mtval of the illegal-instruction trap.
     """
     spec = CSRS.get(num)
-    priv = cpu.s[R.PRIV]
-    if spec is None or priv < spec.priv or (write and (spec.readonly or num >> 10 == 3)):
+    if (
+        spec is None
+        or cpu.s[R.PRIV] < (num >> 8) & 3
+        or (write and num >> 10 == 3)
+        or (spec.check is not None and not spec.check(cpu, num))
+    ):
         raise GuestTrap(Cause.ILLEGAL_INSN, bits)
-    if num in (0x001, 0x002, 0x003) and cpu.s[R.MSTATUS] & MSTATUS_FS == 0:
-        raise GuestTrap(Cause.ILLEGAL_INSN, bits)
-    store = cpu.arch.csrs.values
-    old = spec.read(cpu, num) if spec.read else store.get(num, 0)
+    old = spec.read(cpu, num) if spec.read else cpu.arch.csrs.values.get(num, 0)
     if write:
-        new = (value, old | value, old & ~value)[op]
-        if spec.write:
-            spec.write(cpu, num, new)
-        else:
-            store[num] = (old & ~spec.wmask) | (new & spec.wmask)
+        _write(cpu, spec, num, (value, old | value, old & ~value)[op] & MASK64)
     return old
 
 
+# -- traps -------------------------------------------------------------------------------------
+
+
 def take_trap(cpu: Cpu, cause: int, tval: int, pc: int, interrupt: bool = False) -> int:
-    """Enter the machine-mode trap handler; return the handler's pc."""
+    """Enter the trap handler (S mode if delegated and not from M, else M); return its pc."""
     store = cpu.arch.csrs.values
     s = cpu.s
-    store[0x341] = pc
-    store[0x342] = cause | (INTERRUPT_BIT if interrupt else 0)
-    store[0x343] = tval
+    priv = s[R.PRIV]
+    deleg = store[MIDELEG] if interrupt else store[MEDELEG]
+    code = cause | (INTERRUPT_BIT if interrupt else 0)
     ms = s[R.MSTATUS]
-    mie = (ms >> 3) & 1
-    ms = (ms & ~(MSTATUS_MPIE | MSTATUS_MPP | MSTATUS_MIE)) | (mie << 7) | (s[R.PRIV] << 11)
-    s[R.MSTATUS] = ms
-    s[R.PRIV] = M
     s[R.RESERVATION] = R.RESERVATION_NONE
-    tvec = store.get(0x305, 0)
+    if priv <= S and deleg >> cause & 1:
+        store[SEPC] = pc & MASK64
+        store[SCAUSE] = code
+        store[STVAL] = tval & MASK64
+        sie = (ms >> 1) & 1
+        ms &= ~(MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SIE)
+        s[R.MSTATUS] = ms | (sie << 5) | (priv << 8)
+        s[R.PRIV] = S
+        tvec = store[STVEC]
+    else:
+        store[MEPC] = pc & MASK64
+        store[MCAUSE] = code
+        store[MTVAL] = tval & MASK64
+        mie = (ms >> 3) & 1
+        ms &= ~(MSTATUS_MPIE | MSTATUS_MPP | MSTATUS_MIE)
+        s[R.MSTATUS] = ms | (mie << 7) | (priv << 11)
+        s[R.PRIV] = M
+        tvec = store[MTVEC]
     base = tvec & ~3
     if interrupt and tvec & 1:
-        return base + 4 * cause
+        return (base + 4 * cause) & MASK64
     return base
 
 
-def mret(cpu: Cpu) -> int:
-    store = cpu.arch.csrs.values
+def mret(cpu: Cpu, bits: int) -> int:
+    """Return from an M-mode trap: MIE = MPIE, privilege = MPP (leaving M clears MPRV)."""
     s = cpu.s
+    if s[R.PRIV] < M:
+        raise GuestTrap(Cause.ILLEGAL_INSN, bits)
     ms = s[R.MSTATUS]
     mpp = (ms >> 11) & 3
     ms = (ms & ~(MSTATUS_MIE | MSTATUS_MPP)) | (((ms >> 7) & 1) << 3) | MSTATUS_MPIE
@@ -201,4 +489,44 @@ def mret(cpu: Cpu) -> int:
         ms &= ~MSTATUS_MPRV
     s[R.MSTATUS] = ms
     s[R.PRIV] = mpp
-    return store.get(0x341, 0)
+    return cpu.arch.csrs.values[MEPC]
+
+
+def sret(cpu: Cpu, bits: int) -> int:
+    """Return from an S-mode trap; illegal in U mode and, with mstatus.TSR, in S mode."""
+    s = cpu.s
+    priv = s[R.PRIV]
+    if priv < S or (priv == S and s[R.MSTATUS] & MSTATUS_TSR):
+        raise GuestTrap(Cause.ILLEGAL_INSN, bits)
+    ms = s[R.MSTATUS]
+    spp = (ms >> 8) & 1
+    ms = (ms & ~(MSTATUS_SIE | MSTATUS_SPP | MSTATUS_MPRV)) | (((ms >> 5) & 1) << 1)
+    s[R.MSTATUS] = ms | MSTATUS_SPIE
+    s[R.PRIV] = spp
+    return cpu.arch.csrs.values[SEPC]
+
+
+def pending_interrupt(cpu: Cpu) -> int | None:
+    """The interrupt number to take now, or None.
+
+    M-level interrupts (not delegated) are enabled below M and in M with mstatus.MIE;
+    delegated ones below S and in S with mstatus.SIE; M-level ones win (Spike's order).
+    """
+    v = cpu.arch.csrs.values
+    pending = v[MIP] & v[MIE]
+    if not pending:
+        return None
+    priv = cpu.s[R.PRIV]
+    ms = cpu.s[R.MSTATUS]
+    deleg = v[MIDELEG]
+    m_on = priv < M or ms & MSTATUS_MIE
+    s_on = priv < S or (priv == S and ms & MSTATUS_SIE)
+    enabled = pending & ~deleg if m_on else 0
+    if not enabled and s_on:
+        enabled = pending & deleg
+    if not enabled:
+        return None
+    for irq in INTERRUPT_PRIORITY:
+        if enabled >> irq & 1:
+            return irq
+    return None

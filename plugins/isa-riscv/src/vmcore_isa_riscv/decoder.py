@@ -6,10 +6,25 @@ from types import ModuleType
 
 from vmcore import Decoder, Encoding, parse_table
 
-from vmcore_isa_riscv.ext import rv64i, system, zicsr
+from vmcore_isa_riscv.ext import (
+    rv64a,
+    rv64c,
+    rv64d,
+    rv64f,
+    rv64i,
+    rv64m,
+    system,
+    zba,
+    zbb,
+    zbs,
+    zicsr,
+    zifencei,
+)
 
 #: every extension module, in the order their tables are listed
-EXTENSIONS: list[ModuleType] = [rv64i, zicsr, system]
+EXTENSIONS: list[ModuleType] = [
+    rv64i, rv64m, rv64a, zicsr, zifencei, system, rv64f, rv64d, rv64c, zba, zbb, zbs
+]
 
 
 def lifter_name(insn: str) -> str:

@@ -25,7 +25,7 @@ class HartState:
 
 
 class RiscV64(Isa):
-    """RV64GC with M and U modes."""
+    """RV64GC with M, S (without paging unless the MMU pages) and U modes."""
 
     name = "riscv64"
     xlen = 64
@@ -72,7 +72,7 @@ class RiscV64(Isa):
         return length
 
     def enter_trap(self, cpu: Cpu, trap: GuestTrap, pc: int) -> int:
-        return csr.take_trap(cpu, trap.cause, trap.tval, pc, bool(trap.info == "interrupt"))
+        return csr.take_trap(cpu, trap.cause, trap.tval, pc, trap.info == "interrupt")
 
     def bus_fault(self, err: BusError) -> GuestTrap:
         return GuestTrap(_ACCESS_FAULT[err.access], err.addr)
@@ -81,17 +81,32 @@ class RiscV64(Isa):
         return GuestTrap(_MISALIGNED[access], addr)
 
     def pending_interrupt(self, cpu: Cpu) -> GuestTrap | None:
-        values = cpu.arch.csrs.values
-        pending = values.get(0x344, 0) & values.get(0x304, 0)
-        if not pending:
-            return None
-        if cpu.s[R.PRIV] == csr.M and not cpu.s[R.MSTATUS] & csr.MSTATUS_MIE:
-            return None
-        for irq in (11, 3, 7, 9, 1, 5):
-            if pending & (1 << irq):
-                return GuestTrap(irq, 0, info="interrupt")
-        return None
+        irq = csr.pending_interrupt(cpu)
+        return None if irq is None else GuestTrap(irq, 0, info="interrupt")
 
     def interrupt_waiting(self, cpu: Cpu) -> bool:
-        values = cpu.arch.csrs.values
-        return bool(values.get(0x344, 0) & values.get(0x304, 0))
+        """wfi wakes on any pending interrupt enabled in mie, whatever the global enables.
+
+        When the run loop wakes a waiting hart, an interrupt that is also globally enabled
+        is taken right here, so mepc is the instruction after the wfi (the engine would
+        otherwise run one block before looking).
+        """
+        v = cpu.arch.csrs.values
+        if not v[csr.MIP] & v[csr.MIE]:
+            return False
+        if cpu.waiting:
+            self.deliver_interrupt(cpu)
+        return True
+
+    def deliver_interrupt(self, cpu: Cpu) -> bool:
+        """Take a pending, enabled interrupt now (between blocks only: events, wake-up).
+
+        Devices call this from machine events after raising a line, so the interrupt is
+        not held back until the engine next returns to its slow path.
+        """
+        trap = self.pending_interrupt(cpu)
+        if trap is None:
+            return False
+        cpu.waiting = False
+        cpu.pc = cpu.machine.take_trap(cpu, trap, cpu.pc)
+        return True

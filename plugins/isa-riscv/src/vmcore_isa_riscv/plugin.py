@@ -11,7 +11,7 @@ def vmcore_register_isas():
             kind="isa",
             name="riscv64",
             factory="vmcore_isa_riscv.isa:RiscV64",
-            help="RV64GC (IMAFDC, Zicsr, Zifencei, Zba, Zbb, Zbs) with M and U modes",
+            help="RV64GC (IMAFDC, Zicsr, Zifencei, Zba, Zbb, Zbs) with M, S and U modes",
         )
     ]
 
@@ -24,6 +24,22 @@ def vmcore_register_boards():
             name="spike",
             factory="vmcore_isa_riscv.boards.spike:SpikeBoard",
             help="Spike-compatible bare metal: RAM at 0x80000000, CLINT, HTIF tohost/fromhost",
+            isas=("riscv64",),
+        )
+    ]
+
+
+@hookimpl
+def vmcore_register_devices():
+    from vmcore_isa_riscv.devices.clint import ClintOptions
+
+    return [
+        Component(
+            kind="device",
+            name="clint",
+            factory="vmcore_isa_riscv.devices.clint:create",
+            help="RISC-V CLINT: msip, mtimecmp and mtime (10 MHz) per hart",
+            options=ClintOptions,
             isas=("riscv64",),
         )
     ]

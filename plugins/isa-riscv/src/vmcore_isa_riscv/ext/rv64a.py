@@ -1,0 +1,129 @@
+"""RV64A: load-reserved/store-conditional and atomic memory operations.
+
+A single hart executes one instruction at a time, so an AMO is a plain read-modify-write.
+Its faults are store/AMO faults (cause 6, 7, 15) even for the read, which is why the read
+goes through a helper that accesses memory as a store; SC's conditional write is a helper.
+"""
+
+from vmcore import Access, Helper
+
+from vmcore_isa_riscv import registers as R
+from vmcore_isa_riscv.traps import Cause
+
+WIDTH = 32
+
+ENCODINGS = """
+lr.w       00010 aq:1 rl:1 00000 rs1:5 010 rd:5 0101111
+sc.w       00011 aq:1 rl:1 rs2:5 rs1:5 010 rd:5 0101111
+amoswap.w  00001 aq:1 rl:1 rs2:5 rs1:5 010 rd:5 0101111
+amoadd.w   00000 aq:1 rl:1 rs2:5 rs1:5 010 rd:5 0101111
+amoxor.w   00100 aq:1 rl:1 rs2:5 rs1:5 010 rd:5 0101111
+amoand.w   01100 aq:1 rl:1 rs2:5 rs1:5 010 rd:5 0101111
+amoor.w    01000 aq:1 rl:1 rs2:5 rs1:5 010 rd:5 0101111
+amomin.w   10000 aq:1 rl:1 rs2:5 rs1:5 010 rd:5 0101111
+amomax.w   10100 aq:1 rl:1 rs2:5 rs1:5 010 rd:5 0101111
+amominu.w  11000 aq:1 rl:1 rs2:5 rs1:5 010 rd:5 0101111
+amomaxu.w  11100 aq:1 rl:1 rs2:5 rs1:5 010 rd:5 0101111
+lr.d       00010 aq:1 rl:1 00000 rs1:5 011 rd:5 0101111
+sc.d       00011 aq:1 rl:1 rs2:5 rs1:5 011 rd:5 0101111
+amoswap.d  00001 aq:1 rl:1 rs2:5 rs1:5 011 rd:5 0101111
+amoadd.d   00000 aq:1 rl:1 rs2:5 rs1:5 011 rd:5 0101111
+amoxor.d   00100 aq:1 rl:1 rs2:5 rs1:5 011 rd:5 0101111
+amoand.d   01100 aq:1 rl:1 rs2:5 rs1:5 011 rd:5 0101111
+amoor.d    01000 aq:1 rl:1 rs2:5 rs1:5 011 rd:5 0101111
+amomin.d   10000 aq:1 rl:1 rs2:5 rs1:5 011 rd:5 0101111
+amomax.d   10100 aq:1 rl:1 rs2:5 rs1:5 011 rd:5 0101111
+amominu.d  11000 aq:1 rl:1 rs2:5 rs1:5 011 rd:5 0101111
+amomaxu.d  11100 aq:1 rl:1 rs2:5 rs1:5 011 rd:5 0101111
+"""
+
+
+def amo_load(cpu, addr: int, size: int) -> int:
+    """The read half of an AMO: translated and faulting as a store."""
+    return cpu.load(addr, size, Access.STORE)
+
+
+def store_conditional(cpu, addr: int, value: int, size: int) -> int:
+    """SC: write if the reservation holds ``addr``; always drop it; 0 on success."""
+    held = cpu.s[R.RESERVATION] == addr
+    cpu.s[R.RESERVATION] = R.RESERVATION_NONE
+    if not held:
+        return 1
+    cpu.store(addr, size, value & ((1 << (8 * size)) - 1))
+    return 0
+
+
+AMO_LOAD = Helper(amo_load, width=64, state=True, name="amo_load")
+SC = Helper(store_conditional, width=64, state=True, name="sc")
+
+
+def _check_aligned(c, addr, width):
+    c.b.trap_if(c.b.ne(c.b.and_(addr, width // 8 - 1), 0), Cause.STORE_MISALIGNED, addr)
+
+
+def _lr(width):
+    def lift(c, rd, rs1, aq, rl):
+        addr = c.x(rs1)
+        value = c.b.load(width, addr, aligned=True)
+        c.b.set(R.RESERVATION, addr)
+        c.set_x(rd, c.b.sext(value, 64))
+
+    return lift
+
+
+def _sc(width):
+    def lift(c, rd, rs1, rs2, aq, rl):
+        addr = c.x(rs1)
+        _check_aligned(c, addr, width)
+        c.set_x(rd, c.b.call(SC, addr, c.x(rs2), width // 8))
+
+    return lift
+
+
+def _amo(op, width):
+    def lift(c, rd, rs1, rs2, aq, rl):
+        b = c.b
+        addr = c.x(rs1)
+        _check_aligned(c, addr, width)
+        old = b.trunc(b.call(AMO_LOAD, addr, width // 8), width)
+        src = b.trunc(c.x(rs2), width)
+        b.store(addr, op(b, old, src))
+        c.set_x(rd, b.sext(old, 64))
+
+    return lift
+
+
+_OPS = {
+    "swap": lambda b, old, src: src,
+    "add": lambda b, old, src: b.add(old, src),
+    "xor": lambda b, old, src: b.xor(old, src),
+    "and": lambda b, old, src: b.and_(old, src),
+    "or": lambda b, old, src: b.or_(old, src),
+    "min": lambda b, old, src: b.select(b.slt(old, src), old, src),
+    "max": lambda b, old, src: b.select(b.slt(old, src), src, old),
+    "minu": lambda b, old, src: b.select(b.ult(old, src), old, src),
+    "maxu": lambda b, old, src: b.select(b.ult(old, src), src, old),
+}
+
+lift_lr_w = _lr(32)
+lift_lr_d = _lr(64)
+lift_sc_w = _sc(32)
+lift_sc_d = _sc(64)
+lift_amoswap_w = _amo(_OPS["swap"], 32)
+lift_amoadd_w = _amo(_OPS["add"], 32)
+lift_amoxor_w = _amo(_OPS["xor"], 32)
+lift_amoand_w = _amo(_OPS["and"], 32)
+lift_amoor_w = _amo(_OPS["or"], 32)
+lift_amomin_w = _amo(_OPS["min"], 32)
+lift_amomax_w = _amo(_OPS["max"], 32)
+lift_amominu_w = _amo(_OPS["minu"], 32)
+lift_amomaxu_w = _amo(_OPS["maxu"], 32)
+lift_amoswap_d = _amo(_OPS["swap"], 64)
+lift_amoadd_d = _amo(_OPS["add"], 64)
+lift_amoxor_d = _amo(_OPS["xor"], 64)
+lift_amoand_d = _amo(_OPS["and"], 64)
+lift_amoor_d = _amo(_OPS["or"], 64)
+lift_amomin_d = _amo(_OPS["min"], 64)
+lift_amomax_d = _amo(_OPS["max"], 64)
+lift_amominu_d = _amo(_OPS["minu"], 64)
+lift_amomaxu_d = _amo(_OPS["maxu"], 64)

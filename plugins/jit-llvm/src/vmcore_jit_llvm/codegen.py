@@ -1,0 +1,702 @@
+"""Lowering of vmcore IR blocks to LLVM IR (textual, opaque pointers).
+
+Each block becomes ``i64 @name(ptr %S)``: ``%S`` is the hart's native state buffer (the ISA's
+slots followed by the control slots below). A block checks the instruction budget on entry,
+keeps guest state in memory (LLVM promotes what it can), and at its exit looks its successor
+up in the mode's direct-mapped translation table and tail-calls it (native chaining); on a
+table miss it returns the next pc to the dispatcher loop, which returns to Python.
+
+Abnormal exits (budget, guest trap, a callback that raised, a misaligned access) store the
+reason and the faulting instruction's index and pc in the control slots and return; the
+engine then makes the state precise exactly as ``interp`` does.
+
+Python is reached through ctypes callbacks with integer arguments only; bulk arguments and
+results travel through one engine-wide ``io`` buffer at a fixed address (the emulator is
+single-threaded, callbacks never nest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from vmcore.ir import Access, Block, Op, Value, mask, to_signed
+
+# -- control slots (after the ISA's slots) ----------------------------------------------------
+USED = 0  #: instructions retired since entering native code
+LIMIT = 1  #: enter a block only if USED + its length <= LIMIT (0 = exit at the next block)
+EXIT = 2  #: exit reason (EXIT_*)
+K = 3  #: index of the faulting instruction in its block
+TRAP_PC = 4  #: its pc
+CAUSE = 5  #: trap cause, or Access of a misaligned access
+TVAL = 6  #: trap value, or the misaligned address
+NCTL = 8
+
+EXIT_NONE = 0
+EXIT_MISS = 1  #: next pc not in the native table
+EXIT_BUDGET = 2  #: budget (or a stop request) ends the run before the next block
+EXIT_TRAP = 3  #: trap / trap_if op
+EXIT_EXC = 4  #: a Python callback raised (the engine holds the exception)
+EXIT_MISALIGN = 5  #: aligned load/store at a misaligned address
+EXIT_SYNC = 6  #: a sync block finished: the run loop must look at the hart (mode, irqs)
+EXIT_NAMES = {1: "miss", 2: "budget", 3: "trap", 4: "exception", 5: "misaligned", 6: "sync"}
+
+# -- io buffer layout -------------------------------------------------------------------------
+IO_R0 = 0  #: result (low word)
+IO_R1 = 1  #: result (high word of 128-bit results)
+IO_FLAGS = 3  #: FP exception flags
+IO_ARGS = 4  #: first argument word
+IO_WORDS = 64
+
+_CMP = {"eq": "eq", "ne": "ne", "ult": "ult", "ule": "ule", "slt": "slt", "sle": "sle"}
+_SIMPLE = {"add": "add", "sub": "sub", "mul": "mul", "and": "and", "or": "or", "xor": "xor"}
+_WIDE_ARITH = ("mulhu", "mulhs", "mulhsu", "udiv", "sdiv", "urem", "srem")
+
+
+def _pyop(name: str, w: int) -> Callable[[int, int], int]:
+    """Python semantics for the 128-bit ops LLVM would need compiler-rt for."""
+    m = mask(w)
+
+    def s(x: int) -> int:
+        return to_signed(x, w)
+
+    def sdiv(a: int, b: int) -> int:
+        if b == 0:
+            return m
+        q = abs(s(a)) // abs(s(b))
+        return (-q if (s(a) < 0) != (s(b) < 0) else q) & m
+
+    def srem(a: int, b: int) -> int:
+        if b == 0:
+            return a
+        r = abs(s(a)) % abs(s(b))
+        return (-r if s(a) < 0 else r) & m
+
+    return {
+        "mulhu": lambda a, b: (a * b) >> w,
+        "mulhs": lambda a, b: ((s(a) * s(b)) >> w) & m,
+        "mulhsu": lambda a, b: ((s(a) * b) >> w) & m,
+        "udiv": lambda a, b: (a // b) if b else m,
+        "urem": lambda a, b: (a % b) if b else a,
+        "sdiv": sdiv,
+        "srem": srem,
+    }[name]
+
+
+@attrs.define
+class Site:
+    """A call from native code into Python: a helper, an FP op or a 128-bit op."""
+
+    kind: str  #: "helper" | "fp" | "pure"
+    fn: Callable[..., Any]
+    widths: tuple[int, ...]  #: argument widths (128-bit ones take two io words)
+    result: int  #: result width, 0 for none
+    state: bool = False  #: a state helper: sync the state list around the call
+    k: int = 0  #: instruction index (cpu.progress during a state helper)
+
+
+@attrs.define
+class Env:
+    """Everything about the engine and machine that the generated code bakes in."""
+
+    nslots: int
+    io: int  #: address of the io buffer
+    callbacks: dict[str, int]  #: "load", "store", "codew", "call" -> address
+    table: Callable[[int], int]  #: mode -> address of its translation table
+    table_mask: int
+    add_site: Callable[[Site], int]
+    ram_host: int = 0
+    ram_base: int = 0
+    ram_size: int = 0
+    code_pages: int = 0  #: address of main RAM's code_pages bytes
+    softfp: Any = None
+
+    def ctl(self, which: int) -> int:
+        return self.nslots + which
+
+
+def lit(value: int, width: int) -> str:
+    if width == 1:
+        return "true" if value & 1 else "false"
+    return str(to_signed(value & mask(width), width))
+
+
+class BlockGen:
+    """Lowers one block to the text of one LLVM function."""
+
+    def __init__(self, env: Env, block: Block, fname: str, fast_ram: bool) -> None:
+        self.env = env
+        self.block = block
+        self.fname = fname
+        self.fast = fast_ram and env.ram_size > 0
+        self.lines: list[str] = []
+        self.vals: dict[int, str] = {}
+        self.n = 0
+        self.k = 0
+        self.cur = "entry"
+        self.decls: set[str] = set()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def tmp(self) -> str:
+        self.n += 1
+        return f"%x{self.n}"
+
+    def newlabel(self) -> str:
+        self.n += 1
+        return f"L{self.n}"
+
+    def emit(self, line: str) -> None:
+        self.lines.append("  " + line)
+
+    def label(self, name: str) -> None:
+        self.lines.append(f"{name}:")
+        self.cur = name
+
+    def ins(self, text: str) -> str:
+        t = self.tmp()
+        self.emit(f"{t} = {text}")
+        return t
+
+    def v(self, value: Value) -> str:
+        return self.vals[value.id]
+
+    def ty(self, value_or_width: Value | int) -> str:
+        w = value_or_width if isinstance(value_or_width, int) else value_or_width.width
+        return f"i{w}"
+
+    def slot(self, s: int) -> str:
+        return self.ins(f"getelementptr i64, ptr %S, i64 {s}")
+
+    def io(self, word: int) -> str:
+        return f"inttoptr (i64 {self.env.io + 8 * word} to ptr)"
+
+    def to64(self, val: str, w: int) -> str:
+        if w == 64:
+            return val
+        if w < 64:
+            return self.ins(f"zext i{w} {val} to i64")
+        return self.ins(f"trunc i{w} {val} to i64")
+
+    def from_words(self, lo: str, hi: str | None, w: int) -> str:
+        if w == 64:
+            return lo
+        if w < 64:
+            return self.ins(f"trunc i64 {lo} to i{w}")
+        a = self.ins(f"zext i64 {lo} to i128")
+        b = self.ins(f"zext i64 {hi} to i128")
+        b = self.ins(f"shl i128 {b}, 64")
+        return self.ins(f"or i128 {a}, {b}")
+
+    def to_words(self, val: str, w: int) -> tuple[str, str]:
+        if w <= 64:
+            return self.to64(val, w), "0"
+        lo = self.ins(f"trunc i128 {val} to i64")
+        hi = self.ins(f"lshr i128 {val}, 64")
+        return lo, self.ins(f"trunc i128 {hi} to i64")
+
+    def intrinsic(self, name: str, w: int, nargs: int, extra: str = "") -> str:
+        fn = f"@llvm.{name}.i{w}"
+        params = ", ".join([f"i{w}"] * nargs) + (", i1" if extra else "")
+        self.decls.add(f"declare i{w} {fn}({params})")
+        return fn
+
+    def callback(self, name: str, args: list[str]) -> str:
+        fp = f"inttoptr (i64 {self.env.callbacks[name]} to ptr)"
+        st = self.ins(f"call i32 {fp}({', '.join('i64 ' + a for a in args)})")
+        bad = self.ins(f"icmp eq i32 {st}, 1")
+        ok = self.newlabel()
+        exc = self.exit_label(EXIT_EXC)
+        self.emit(f"br i1 {bad}, label %{exc}, label %{ok}")
+        self.label(ok)
+        return st
+
+    # -- exits ------------------------------------------------------------------------------
+
+    def exit_label(self, reason: int, extra: tuple[tuple[int, str], ...] = ()) -> str:
+        """A cold block ending the run at instruction k with ``reason``; returns its label."""
+        name = self.newlabel()
+        self.pending.append((name, reason, self.k, extra))
+        return name
+
+    def emit_exits(self) -> None:
+        env = self.env
+        insns = self.block.insns
+        for name, reason, k, extra in self.pending:
+            self.label(name)
+            u = self.ins(f"add i64 %used, {k}")
+            self.emit(f"store i64 {u}, ptr {self.slot(env.ctl(USED))}")
+            self.emit(f"store i64 {reason}, ptr {self.slot(env.ctl(EXIT))}")
+            self.emit(f"store i64 {k}, ptr {self.slot(env.ctl(K))}")
+            pc = insns[k].pc if k < len(insns) else self.block.pc
+            self.emit(f"store i64 {lit(pc, 64)}, ptr {self.slot(env.ctl(TRAP_PC))}")
+            for slot, val in extra:
+                self.emit(f"store i64 {val}, ptr {self.slot(env.ctl(slot))}")
+            self.emit("ret i64 0")
+
+    def chain(self, target: str, used: str = "%nu", sync: bool | None = None) -> None:
+        """Leave the block for ``target`` (an i64 operand): tail-call it if translated."""
+        env = self.env
+        self.emit(f"store i64 {used}, ptr {self.slot(env.ctl(USED))}")
+        if self.block.sync if sync is None else sync:
+            self.emit(f"store i64 {EXIT_SYNC}, ptr {self.slot(env.ctl(EXIT))}")
+            self.emit(f"ret i64 {target}")
+            return
+        h = self.ins(f"lshr i64 {target}, 1")
+        i = self.ins(f"and i64 {h}, {env.table_mask}")
+        i2 = self.ins(f"shl i64 {i}, 1")
+        table = f"inttoptr (i64 {env.table(self.block.mode)} to ptr)"
+        ep = self.ins(f"getelementptr i64, ptr {table}, i64 {i2}")
+        epc = self.ins(f"load i64, ptr {ep}")
+        hit = self.ins(f"icmp eq i64 {epc}, {target}")
+        lc, lr = self.newlabel(), self.newlabel()
+        self.emit(f"br i1 {hit}, label %{lc}, label %{lr}")
+        self.label(lc)
+        fpp = self.ins(f"getelementptr i64, ptr {ep}, i64 1")
+        f = self.ins(f"load ptr, ptr {fpp}")
+        r = self.ins(f"musttail call i64 {f}(ptr %S)")
+        self.emit(f"ret i64 {r}")
+        self.label(lr)
+        self.emit(f"ret i64 {target}")
+
+    def leave_if_code_changed(self) -> None:
+        """After an instruction that wrote to a page holding code, stop before the next
+        one (the rest of this translation may be stale, as in QEMU and interp)."""
+        f = self.ins("load i1, ptr %smcp")
+        out, ok = self.newlabel(), self.newlabel()
+        self.emit(f"br i1 {f}, label %{out}, label %{ok}")
+        self.label(out)
+        used = self.ins(f"add i64 %used, {self.k}")
+        self.chain(lit(self.block.insns[self.k].pc, 64), used, sync=True)
+        self.label(ok)
+
+    # -- driver -----------------------------------------------------------------------------
+
+    def generate(self) -> str:
+        env, block = self.env, self.block
+        self.pending: list = []
+        n = len(block.insns)
+        self.label("entry")
+        used_p = self.slot(env.ctl(USED))
+        self.emit(f"%used = load i64, ptr {used_p}")
+        lim = self.ins(f"load i64, ptr {self.slot(env.ctl(LIMIT))}")
+        self.emit(f"%nu = add i64 %used, {n}")
+        ok = self.ins(f"icmp ule i64 %nu, {lim}")
+        self.emit(f"br i1 {ok}, label %body, label %over")
+        self.label("over")
+        self.emit(f"store i64 {EXIT_BUDGET}, ptr {self.slot(env.ctl(EXIT))}")
+        self.emit(f"ret i64 {lit(block.pc, 64)}")
+        self.label("body")
+        self.emit("%smcp = alloca i1")
+        self.emit("store i1 false, ptr %smcp")
+        starts = {ins.index: i for i, ins in enumerate(block.insns)}
+        stored = False
+        for i, op in enumerate(block.ops):
+            if i in starts:
+                self.k = starts[i]
+                if stored:
+                    self.leave_if_code_changed()
+                    stored = False
+            getattr(self, "op_" + op.name)(op)
+            stored = stored or op.name == "store"
+        self.emit_exits()
+        body = "\n".join(self.lines)
+        return f"define i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n"
+
+    # -- state -----------------------------------------------------------------------------
+
+    def define(self, op: Op, text: str) -> None:
+        self.vals[op.dst.id] = self.ins(text)
+
+    def alias(self, op: Op, val: str) -> None:
+        self.vals[op.dst.id] = val
+
+    def op_const(self, op: Op) -> None:
+        self.vals[op.dst.id] = lit(op.args[0], op.dst.width)
+
+    def op_get(self, op: Op) -> None:
+        s, w = op.args[0], op.dst.width
+        lo = self.ins(f"load i64, ptr {self.slot(s)}")
+        hi = self.ins(f"load i64, ptr {self.slot(s + 1)}") if w > 64 else None
+        self.alias(op, self.from_words(lo, hi, w))
+
+    def op_set(self, op: Op) -> None:
+        s, v = op.args
+        lo, hi = self.to_words(self.v(v), v.width)
+        self.emit(f"store i64 {lo}, ptr {self.slot(s)}")
+        if v.width > 64:
+            self.emit(f"store i64 {hi}, ptr {self.slot(s + 1)}")
+
+    # -- integer ops -------------------------------------------------------------------------
+
+    def _bin(self, op: Op) -> None:
+        a, b = op.args
+        self.define(op, f"{_SIMPLE[op.name]} {self.ty(a)} {self.v(a)}, {self.v(b)}")
+
+    op_add = op_sub = op_mul = op_and = op_or = op_xor = _bin
+
+    def _wide(self, op: Op) -> None:
+        a, b = op.args
+        w = a.width
+        if w > 64:
+            self.pure_call(op, _pyop(op.name, w), [a, b])
+            return
+        va, vb, t = self.v(a), self.v(b), self.ty(a)
+        if op.name.startswith("mulh"):
+            ea = "sext" if op.name in ("mulhs", "mulhsu") else "zext"
+            eb = "sext" if op.name == "mulhs" else "zext"
+            x = self.ins(f"{ea} {t} {va} to i{2 * w}")
+            y = self.ins(f"{eb} {t} {vb} to i{2 * w}")
+            p = self.ins(f"mul i{2 * w} {x}, {y}")
+            p = self.ins(f"lshr i{2 * w} {p}, {w}")
+            self.define(op, f"trunc i{2 * w} {p} to {t}")
+            return
+        zero = self.ins(f"icmp eq {t} {vb}, 0")
+        signed = op.name in ("sdiv", "srem")
+        if signed and w > 1:
+            amin = self.ins(f"icmp eq {t} {va}, {lit(1 << (w - 1), w)}")
+            bm1 = self.ins(f"icmp eq {t} {vb}, {lit(mask(w), w)}")
+            ovf = self.ins(f"and i1 {amin}, {bm1}")
+            bad = self.ins(f"or i1 {zero}, {ovf}")
+        else:
+            bad = zero
+        one = lit(1, w)
+        safe = self.ins(f"select i1 {bad}, {t} {one}, {t} {vb}")
+        llop = {"udiv": "udiv", "sdiv": "sdiv", "urem": "urem", "srem": "srem"}[op.name]
+        if signed and w == 1:
+            llop = {"sdiv": "udiv", "srem": "urem"}[llop]  # i1: -1 / -1 is 1 in any view
+        r = self.ins(f"{llop} {t} {va}, {safe}")
+        if op.name in ("udiv", "sdiv"):
+            self.define(op, f"select i1 {zero}, {t} {lit(mask(w), w)}, {t} {r}")
+        else:
+            self.define(op, f"select i1 {zero}, {t} {va}, {t} {r}")
+
+    op_mulhu = op_mulhs = op_mulhsu = op_udiv = op_sdiv = op_urem = op_srem = _wide
+
+    def op_not(self, op):
+        a = op.args[0]
+        self.define(op, f"xor {self.ty(a)} {self.v(a)}, {lit(mask(a.width), a.width)}")
+
+    def op_neg(self, op):
+        a = op.args[0]
+        self.define(op, f"sub {self.ty(a)} 0, {self.v(a)}" if a.width > 1 else f"add i1 {self.v(a)}, false")
+
+    def _shift(self, op: Op) -> None:
+        a, b = op.args
+        w, t, va, vb = a.width, self.ty(a), self.v(a), self.v(b)
+        big = self.ins(f"icmp uge {t} {vb}, {lit(w, w)}") if w > 1 else self.ins(f"icmp eq i1 {vb}, true")
+        if op.name == "ashr":
+            amt = self.ins(f"select i1 {big}, {t} {lit(w - 1, w)}, {t} {vb}")
+            self.define(op, f"ashr {t} {va}, {amt}")
+            return
+        amt = self.ins(f"and {t} {vb}, {lit(w - 1, w)}")
+        r = self.ins(f"{op.name} {t} {va}, {amt}")
+        self.define(op, f"select i1 {big}, {t} 0, {t} {r}" if w > 1 else f"select i1 {big}, i1 false, i1 {r}")
+
+    op_shl = op_lshr = op_ashr = _shift
+
+    def _rot(self, op: Op) -> None:
+        a, b = op.args
+        if a.width == 1:
+            self.alias(op, self.v(a))
+            return
+        fn = self.intrinsic("fshl" if op.name == "rotl" else "fshr", a.width, 3)
+        t = self.ty(a)
+        self.define(op, f"call {t} {fn}({t} {self.v(a)}, {t} {self.v(a)}, {t} {self.v(b)})")
+
+    op_rotl = op_rotr = _rot
+
+    def _count(self, op: Op) -> None:
+        a = op.args[0]
+        t = self.ty(a)
+        if op.name == "popcnt":
+            fn = self.intrinsic("ctpop", a.width, 1)
+            self.define(op, f"call {t} {fn}({t} {self.v(a)})")
+            return
+        fn = self.intrinsic({"clz": "ctlz", "ctz": "cttz"}[op.name], a.width, 1, "i1")
+        self.define(op, f"call {t} {fn}({t} {self.v(a)}, i1 false)")
+
+    op_clz = op_ctz = op_popcnt = _count
+
+    def op_bswap(self, op):
+        a = op.args[0]
+        if a.width < 16:
+            self.alias(op, self.v(a))
+            return
+        fn = self.intrinsic("bswap", a.width, 1)
+        self.define(op, f"call {self.ty(a)} {fn}({self.ty(a)} {self.v(a)})")
+
+    def _cmp(self, op: Op) -> None:
+        a, b = op.args
+        self.define(op, f"icmp {_CMP[op.name]} {self.ty(a)} {self.v(a)}, {self.v(b)}")
+
+    op_eq = op_ne = op_ult = op_ule = op_slt = op_sle = _cmp
+
+    def op_select(self, op):
+        c, a, b = op.args
+        t = self.ty(a)
+        self.define(op, f"select i1 {self.v(c)}, {t} {self.v(a)}, {t} {self.v(b)}")
+
+    def _ext(self, op: Op) -> None:
+        a = op.args[0]
+        if a.width == op.dst.width:
+            self.alias(op, self.v(a))
+            return
+        self.define(op, f"{op.name} {self.ty(a)} {self.v(a)} to {self.ty(op.dst)}")
+
+    op_zext = op_sext = op_trunc = _ext
+
+    # -- memory -------------------------------------------------------------------------------
+
+    def align_check(self, op: Op, addr: str, size: int, access: Access) -> None:
+        if not op.attrs.get("aligned") or size <= 1:
+            return
+        m = self.ins(f"and i64 {addr}, {size - 1}")
+        c = self.ins(f"icmp ne i64 {m}, 0")
+        ok = self.newlabel()
+        bad = self.exit_label(EXIT_MISALIGN, ((CAUSE, str(int(access))), (TVAL, addr)))
+        self.emit(f"br i1 {c}, label %{bad}, label %{ok}")
+        self.label(ok)
+
+    def ram_check(self, addr: str, size: int) -> tuple[str, str, str]:
+        x = self.ins(f"sub i64 {addr}, {lit(self.env.ram_base, 64)}")
+        inb = self.ins(f"icmp ule i64 {x}, {self.env.ram_size - size}")
+        fast, slow = self.newlabel(), self.newlabel()
+        self.emit(f"br i1 {inb}, label %{fast}, label %{slow}")
+        return x, fast, slow
+
+    def host_ptr(self, x: str) -> str:
+        return self.ins(f"getelementptr i8, ptr inttoptr (i64 {self.env.ram_host} to ptr), i64 {x}")
+
+    def op_load(self, op):
+        w = op.dst.width
+        size = w // 8
+        addr = self.v(op.args[0])
+        self.align_check(op, addr, size, Access.LOAD)
+        t = self.ty(w)
+        if self.fast and size in (1, 2, 4, 8):
+            x, fast, slow = self.ram_check(addr, size)
+            join = self.newlabel()
+            self.label(fast)
+            vf = self.ins(f"load {t}, ptr {self.host_ptr(x)}, align 1")
+            self.emit(f"br label %{join}")
+            self.label(slow)
+            vs = self.slow_load(addr, size, w)
+            end = self.cur
+            self.emit(f"br label %{join}")
+            self.label(join)
+            self.define(op, f"phi {t} [{vf}, %{fast}], [{vs}, %{end}]")
+        else:
+            self.alias(op, self.slow_load(addr, size, w))
+
+    def slow_load(self, addr: str, size: int, w: int) -> str:
+        self.callback("load", [addr, str(size), str(self.k)])
+        lo = self.ins(f"load i64, ptr {self.io(IO_R0)}")
+        hi = self.ins(f"load i64, ptr {self.io(IO_R1)}") if w > 64 else None
+        return self.from_words(lo, hi, w)
+
+    def op_store(self, op):
+        a, v = op.args
+        w = v.width
+        size = w // 8
+        addr, val = self.v(a), self.v(v)
+        self.align_check(op, addr, size, Access.STORE)
+        if self.fast and size in (1, 2, 4, 8):
+            x, fast, slow = self.ram_check(addr, size)
+            join = self.newlabel()
+            self.label(fast)
+            self.emit(f"store {self.ty(w)} {val}, ptr {self.host_ptr(x)}, align 1")
+            pg = self.ins(f"lshr i64 {x}, 12")
+            cpp = self.ins(
+                f"getelementptr i8, ptr inttoptr (i64 {self.env.code_pages} to ptr), i64 {pg}"
+            )
+            cb = self.ins(f"load i8, ptr {cpp}")
+            if size > 1:
+                end = self.ins(f"add i64 {x}, {size - 1}")
+                pg2 = self.ins(f"lshr i64 {end}, 12")
+                cpp2 = self.ins(
+                    f"getelementptr i8, ptr inttoptr (i64 {self.env.code_pages} to ptr), i64 {pg2}"
+                )
+                cb2 = self.ins(f"load i8, ptr {cpp2}")
+                cb = self.ins(f"or i8 {cb}, {cb2}")
+            hot = self.ins(f"icmp ne i8 {cb}, 0")
+            cw = self.newlabel()
+            self.emit(f"br i1 {hot}, label %{cw}, label %{join}")
+            self.label(cw)
+            self.callback("codew", [x, str(size)])
+            self.emit("store i1 true, ptr %smcp")
+            self.emit(f"br label %{join}")
+            self.label(slow)
+            self.slow_store(addr, size, val, w)
+            self.emit(f"br label %{join}")
+            self.label(join)
+        else:
+            self.slow_store(addr, size, val, w)
+
+    def slow_store(self, addr: str, size: int, val: str, w: int) -> None:
+        lo, hi = self.to_words(val, w)
+        st = self.callback("store", [addr, str(size), lo, hi, str(self.k)])
+        smc = self.ins(f"icmp eq i32 {st}, 2")
+        old = self.ins("load i1, ptr %smcp")
+        self.emit(f"store i1 {self.ins(f'or i1 {old}, {smc}')}, ptr %smcp")
+
+    # -- calls into Python ---------------------------------------------------------------------
+
+    def put_args(self, args: list[Value]) -> None:
+        word = IO_ARGS
+        for a in args:
+            lo, hi = self.to_words(self.v(a), a.width)
+            self.emit(f"store i64 {lo}, ptr {self.io(word)}")
+            word += 1
+            if a.width > 64:
+                self.emit(f"store i64 {hi}, ptr {self.io(word)}")
+                word += 1
+        if word > IO_WORDS:
+            raise ValueError("too many helper arguments for the jit's io buffer")
+
+    def get_result(self, op: Op) -> None:
+        if op.dst is None:
+            return
+        w = op.dst.width
+        lo = self.ins(f"load i64, ptr {self.io(IO_R0)}")
+        hi = self.ins(f"load i64, ptr {self.io(IO_R1)}") if w > 64 else None
+        self.alias(op, self.from_words(lo, hi, w))
+
+    def site_call(self, site: Site, op: Op, args: list[Value]) -> None:
+        idx = self.env.add_site(site)
+        self.put_args(args)
+        self.callback("call", [str(idx)])
+        self.get_result(op)
+
+    def pure_call(self, op: Op, fn: Callable, args: list[Value]) -> None:
+        site = Site("pure", fn, tuple(a.width for a in args), op.dst.width, k=self.k)
+        self.site_call(site, op, args)
+
+    def op_call(self, op):
+        helper = op.attrs["helper"]
+        args = list(op.args)
+        site = Site(
+            "helper",
+            helper.fn,
+            tuple(a.width for a in args),
+            op.dst.width if op.dst is not None else 0,
+            state=helper.state,
+            k=self.k,
+        )
+        self.site_call(site, op, args)
+
+    def _fp(self, op: Op, fname: str) -> None:
+        fn = getattr(self.env.softfp, fname)
+        args = list(op.args)
+        site = Site("fp", fn, tuple(a.width for a in args), op.dst.width, k=self.k)
+        self.site_call(site, op, args)
+        flags = op.attrs.get("flags")
+        if flags is not None:
+            fl = self.ins(f"load i64, ptr {self.io(IO_FLAGS)}")
+            p = self.slot(flags)
+            old = self.ins(f"load i64, ptr {p}")
+            new = self.ins(f"or i64 {old}, {fl}")
+            self.emit(f"store i64 {new}, ptr {p}")
+
+    def _fp_arith(self, op):
+        self._fp(op, f"{op.name}_{op.attrs['fmt']}")
+
+    op_fadd = op_fsub = op_fmul = op_fdiv = op_fsqrt = op_fma = _fp_arith
+    op_feq = op_flt = op_fle = _fp_arith
+
+    def op_fcvt_ff(self, op):
+        self._fp(op, f"cvt_{op.attrs['fmt']}_{op.attrs['to_fmt']}")
+
+    def op_fcvt_fi(self, op):
+        kind = ("i" if op.attrs["signed"] else "ui") + str(op.dst.width)
+        self._fp(op, f"cvt_{op.attrs['fmt']}_{kind}")
+
+    def op_fcvt_if(self, op):
+        kind = ("i" if op.attrs["signed"] else "ui") + str(op.args[0].width)
+        self._fp(op, f"cvt_{kind}_{op.attrs['fmt']}")
+
+    # -- traps and exits ----------------------------------------------------------------------
+
+    def trap_exit(self, cause: Value, tval: Value) -> str:
+        c = self.to64(self.v(cause), cause.width)
+        t = self.to64(self.v(tval), tval.width)
+        return self.exit_label(EXIT_TRAP, ((CAUSE, c), (TVAL, t)))
+
+    def op_trap(self, op):
+        name = self.trap_exit(op.args[0], op.args[1])
+        self.emit(f"br label %{name}")
+        self.label(self.newlabel())  # anything after a trap is dead
+
+    def op_trap_if(self, op):
+        cond, cause, tval = op.args
+        name = self.trap_exit(cause, tval)
+        ok = self.newlabel()
+        self.emit(f"br i1 {self.v(cond)}, label %{name}, label %{ok}")
+        self.label(ok)
+
+    def op_goto(self, op):
+        a = op.args[0]
+        self.chain(self.to64(self.v(a), a.width))
+
+    op_goto_ind = op_goto
+
+    def op_branch(self, op):
+        c, t, nt = op.args
+        lt, ln = self.newlabel(), self.newlabel()
+        self.emit(f"br i1 {self.v(c)}, label %{lt}, label %{ln}")
+        self.label(lt)
+        self.chain(self.to64(self.v(t), t.width))
+        self.label(ln)
+        self.chain(self.to64(self.v(nt), nt.width))
+
+
+def lower_blocks(env: Env, blocks: list[tuple[str, Block, bool]]) -> str:
+    """LLVM IR text of a module holding ``(function name, block, fast_ram)`` blocks."""
+    funcs, decls = [], set()
+    for fname, block, fast in blocks:
+        gen = BlockGen(env, block, fname, fast)
+        funcs.append(gen.generate())
+        decls |= gen.decls
+    return "\n".join(sorted(decls)) + "\n\n" + "\n".join(funcs)
+
+
+def dispatcher(env: Env) -> str:
+    """The loop native code returns to when a tail call is not possible, and the stub an
+    empty table entry points to."""
+    ex = env.ctl(EXIT)
+    return f"""
+define i64 @vm_dispatch(ptr %S, ptr %T, i64 %pc0) {{
+entry:
+  %exitp = getelementptr i64, ptr %S, i64 {ex}
+  br label %loop
+loop:
+  %pc = phi i64 [%pc0, %entry], [%npc, %call]
+  %h = lshr i64 %pc, 1
+  %i = and i64 %h, {env.table_mask}
+  %i2 = shl i64 %i, 1
+  %ep = getelementptr i64, ptr %T, i64 %i2
+  %epc = load i64, ptr %ep
+  %hit = icmp eq i64 %epc, %pc
+  br i1 %hit, label %call, label %miss
+miss:
+  store i64 {EXIT_MISS}, ptr %exitp
+  ret i64 %pc
+call:
+  %fpp = getelementptr i64, ptr %ep, i64 1
+  %f = load ptr, ptr %fpp
+  %npc = call i64 %f(ptr %S)
+  %e = load i64, ptr %exitp
+  %z = icmp eq i64 %e, 0
+  br i1 %z, label %loop, label %out
+out:
+  ret i64 %npc
+}}
+
+define i64 @vm_miss(ptr %S) {{
+  %exitp = getelementptr i64, ptr %S, i64 {ex}
+  store i64 {EXIT_MISS}, ptr %exitp
+  ret i64 -1
+}}
+"""

@@ -1,0 +1,96 @@
+"""End to end: C programs built with riscv64-linux-gnu-gcc -static -O2, run by vmcore's
+Linux user mode on the riscv64 ISA plugin, compared byte for byte (stdout and exit status)
+with qemu-riscv64.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+from vmcore.linux_user import run_program
+from vmcore.plugins import get_registry
+from vmcore.testing.guests import build_linux, run_qemu
+
+ENV = {"HOME": "/home/guest", "VM_ONE": "1", "VM_TWO": "two words", "LANG": "C"}
+ENGINES = get_registry().names("engine")
+
+
+def run_vm(binary, args=(), *, engine="interp", env=ENV, stdin=b""):
+    out, err = io.BytesIO(), io.BytesIO()
+    status = run_program(
+        [str(binary), *args], env=dict(env), engine=engine, stdin=stdin, stdout=out, stderr=err
+    )
+    return status, out.getvalue(), err.getvalue()
+
+
+def compare(name, args=(), *, engine="interp", env=ENV, expect_status=None):
+    binary = build_linux(name)
+    ref = run_qemu(binary, args, env=dict(env))
+    status, out, err = run_vm(binary, args, engine=engine, env=env)
+    assert out == ref.stdout, err.decode(errors="replace")
+    assert status == ref.status, err.decode(errors="replace")
+    if expect_status is not None:
+        assert status == expect_status
+    return status, out, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", ["hello", "printf_double", "qsort", "strings", "malloc_churn"])
+def test_program_matches_qemu(name, engine):
+    compare(name, engine=engine, expect_status=0)
+
+
+@pytest.mark.slow
+def test_args_and_env_match_qemu():
+    status, out, _ = compare("args_env", ["a", "b c", ""], expect_status=4)
+    assert b"argv[2]=<b c>" in out and b"env VM_TWO=two words" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "how, code, status",
+    [
+        ("return", "0", 0),
+        ("return", "42", 42),
+        ("exit", "3", 3),
+        ("exit", "256", 0),
+        ("_exit", "255", 255),
+        ("abort", "0", 134),
+    ],
+)
+def test_exit_codes_match_qemu(how, code, status):
+    compare("exit_codes", [how, code], expect_status=status)
+
+
+@pytest.mark.slow
+def test_null_deref_dies_of_sigsegv():
+    _, out, err = compare("null_deref", expect_status=139)
+    assert out == b"about to crash\n"
+    assert err.decode().startswith("vmctl: guest killed by SIGSEGV at pc 0x")
+    assert "(addr 0x0)" in err.decode()
+
+
+@pytest.mark.slow
+def test_file_io_matches_qemu(tmp_path):
+    binary = build_linux("fileio")
+    (tmp_path / "q").mkdir()
+    (tmp_path / "v").mkdir()
+    ref = run_qemu(binary, [str(tmp_path / "q")], env=ENV)
+    status, out, err = run_vm(binary, [str(tmp_path / "v")])
+    assert (status, out) == (ref.status, ref.stdout), err
+    assert status == 0 and b"entry data.txt" in out
+    assert os.listdir(tmp_path / "v") == os.listdir(tmp_path / "q") == []
+
+
+@pytest.mark.slow
+def test_strace_of_a_real_program(tmp_path):
+    binary = build_linux("hello")
+    out, err = io.BytesIO(), io.StringIO()
+    assert run_program([str(binary)], env={}, stdout=out, stderr=err, strace=True) == 0
+    lines = err.getvalue().splitlines()
+    assert 'write(1, "hello, world\\n", 13) = 13' in lines
+    assert lines[-2:] == ["exit_group(0) = ?", "+++ exited with 0 +++"]

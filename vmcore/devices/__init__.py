@@ -1,0 +1,1 @@
+"""Device models that ship with the kernel (registered by :mod:`vmcore.builtins`)."""
