@@ -537,19 +537,20 @@ def lower_region(blocks: list[Block], fast_ram: bool, consts: dict[str, Any]) ->
     inside it and the instructions retired before (``e.done``).
     """
     gens = [_Codegen(b, fast_ram, consts, region=i) for i, b in enumerate(blocks)]
-    out = []
     limits: set[int] = set()
+    bodies: dict[int, list[str]] = {}
     for i, (gen, block) in enumerate(zip(gens, blocks, strict=True)):
         n = len(block.insns)
-        out.append(f"            {'if' if i == 0 else 'elif'} pc == {block.pc:#x}:")
-        out.append(f"                if done > lim{n}: break")
         limits.add(n)
+        body = [f"if done > lim{n}: break"]
         if any(op.name in _TRAPPING or op.name == "call" for op in block.ops):
-            out.append(f"                bi = {i}")
-        out += gen.lower()
-        out.append(f"                done += {n}")
+            body.append(f"bi = {i}")
+        body += [line[16:] for line in gen.lower()]
+        body.append(f"done += {n}")
         if gen.has_store:
-            out.append("                if smc: break")
+            body.append("if smc: break")
+        bodies[block.pc] = body
+    out = _dispatch(sorted(bodies), bodies, 12)
     slots = sorted(set().union(*(g.slots for g in gens)))
     written = sorted(set().union(*(g.written for g in gens)))
     load = "; ".join(f"r{s} = S[{s}]" for s in slots) or "pass"
@@ -565,8 +566,6 @@ def lower_region(blocks: list[Block], fast_ram: bool, consts: dict[str, Any]) ->
         "    try:\n"
         "        while True:\n"
         f"{body}\n"
-        "            else:\n"
-        "                break\n"
         "    except (GuestTrap, BusError) as e:\n"
         f"        {store}\n"
         "        e.insn_index = k\n"
@@ -582,6 +581,26 @@ def lower_region(blocks: list[Block], fast_ram: bool, consts: dict[str, Any]) ->
 def lower_block(block: Block, fast_ram: bool, consts: dict[str, Any]) -> str:
     """Python source for ``block`` (exposed for tests and ``--jit-dump``-style debugging)."""
     return _finish(_Codegen(block, fast_ram, consts))
+
+
+def _dispatch(pcs: list[int], bodies: dict[int, list[str]], indent: int) -> list[str]:
+    """Nested ifs choosing a region's block by ``pc``: a binary search over the sorted
+    block addresses, then a short chain; an unknown pc leaves the region."""
+    pad = " " * indent
+    if len(pcs) > 3:
+        mid = len(pcs) // 2
+        return [
+            f"{pad}if pc < {pcs[mid]:#x}:",
+            *_dispatch(pcs[:mid], bodies, indent + 4),
+            f"{pad}else:",
+            *_dispatch(pcs[mid:], bodies, indent + 4),
+        ]
+    out = []
+    for i, pc in enumerate(pcs):
+        out.append(f"{pad}{'if' if i == 0 else 'elif'} pc == {pc:#x}:")
+        out += [pad + "    " + line for line in bodies[pc]]
+    out += [f"{pad}else:", f"{pad}    break"]
+    return out
 
 
 def _finish(gen: _Codegen) -> str:
@@ -684,29 +703,29 @@ class InterpEngine(Engine):
         return max(back) if back else None
 
     def _build_region(self, cpu: Cpu, head: int, end: int) -> None:
-        """Compile the blocks reachable from ``head`` by direct exits inside [head, end)
-        into one region and cache it as the entry for ``head``."""
+        """Compile the hot loop at ``head`` into one region and cache it as the entry for
+        ``head``: the blocks already translated (so already run) that are reachable from it
+        by direct exits or fall-through (the return point of a call), at most
+        REGION_BLOCKS of them, the loop body [head, end) first."""
         mode = cpu.isa.mode_key(cpu)
         if (mode, head) in self.region_heads:
             return
         self.region_heads.add((mode, head))
+        table = self.cache.table(mode)
         blocks: list[Block] = []
         todo, seen = [head], set()
         while todo and len(blocks) < REGION_BLOCKS:
+            todo.sort(key=lambda pc: not head <= pc < end)
             pc = todo.pop(0)
-            if pc in seen or not head <= pc < end:
+            ent = table.get(pc)
+            if pc in seen or ent is None or ent[2] not in (False, LOOP_EXIT):
                 continue
             seen.add(pc)
-            try:
-                block = self.lift(cpu, pc)
-            except GuestTrap:
-                continue
-            if super().entry_kind(block, None):
-                continue
+            block = ent[0].block
             blocks.append(block)
-            exit_ = block.exit
             consts = {op.dst.id: op.args[0] for op in block.ops if op.name == "const"}
-            todo += [consts[a.id] for a in exit_.args if isinstance(a, Value) and a.id in consts]
+            todo += [consts[a.id] for a in block.exit.args if a.id in consts]
+            todo.append(block.insns[-1].pc + block.insns[-1].length)
         if not blocks or blocks[0].pc != head:
             return
         fast = self.ram is not None and cpu.mmu.is_identity()
