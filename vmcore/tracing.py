@@ -69,7 +69,7 @@ class Tracer:
                 note = self._changes(cpu, before)
                 if cpu.instret == instret and cpu.pc != pc:
                     note = f"trap -> {cpu.pc:#x} {note}".rstrip()
-                print(f"{cpu.index} {pc:#018x} {text:<44} {note}".rstrip(), file=self.out)
+                self.out.write(f"{cpu.index} {pc:#018x} {text:<44} {note}".rstrip() + "\n")
             steps += 1
             if reason != StopReason.LIMIT:
                 return reason

@@ -202,3 +202,24 @@ def test_fuzz_whole_load_path(tmp_path_factory, flips, cut):
 
 def test_toy_machine_constant_is_distinct():
     assert EM_TOY not in (EM_RISCV, EM_AARCH64)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    flips=st.lists(
+        st.tuples(st.integers(0, 64 + 56 * 10 - 1), st.integers(0, 7)), min_size=1, max_size=3
+    )
+)
+def test_fuzz_real_binary_through_build_process(hello, tmp_path_factory, flips):
+    """A damaged real executable, with the ISA picked from the installed plugins."""
+    b = bytearray(hello)
+    for off, bit in flips:
+        b[off] ^= 1 << bit
+    path = tmp_path_factory.mktemp("fz") / "hello"
+    path.write_bytes(bytes(b))
+    try:
+        m = build_process([str(path)], env={})
+    except ElfError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        m.process.close()

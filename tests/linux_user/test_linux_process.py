@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 import struct
 
 import attrs
@@ -244,13 +246,14 @@ def test_stats_for_bench(toy):
 
 
 def test_trace_prints_each_instruction(toy):
-    import io
-
     path = toy.write(program(lambda d: syscall(94, 0)))
     err = io.StringIO()
     assert run_program([path], isa=ToyLinux(), engine=InterpEngine, trace=True, stderr=err) == 0
     lines = err.getvalue().splitlines()
-    assert len(lines) == 11 and lines[0].startswith("0x")
+    assert len(lines) == 11
+    entry = build_process([path], isa=ToyLinux(), engine=InterpEngine, env={}).process.entry
+    hart, pc, bits = lines[0].split()[:3]  # then disassembly and registers written
+    assert (hart, int(pc, 16), bits) == ("0", entry, "00000001")
 
 
 def test_build_process_does_not_run(toy):
@@ -284,8 +287,6 @@ def test_isa_and_engine_by_name_from_a_registry(toy):
 
 
 def test_reports_go_to_a_binary_stderr_too(toy):
-    import io
-
     path = toy.write(program(lambda d: [("li", 1, 0, 0), ("ld", 0, 1, 0)]))
     err = io.BytesIO()
     status = run_program(
@@ -294,3 +295,38 @@ def test_reports_go_to_a_binary_stderr_too(toy):
     assert status == 139
     assert err.getvalue().startswith(b"vmctl: guest killed by SIGSEGV at pc 0x")
     assert err.getvalue().endswith(b"+++ killed by SIGSEGV +++\n")
+
+
+def test_non_utf8_arguments_pass_through_unchanged(toy):
+    arg = os.fsdecode(b"caf\xe9")  # not UTF-8: a surrogate escape on the host side
+    p = toy.process(args=[arg])
+    sp = p.cpu.s[p.abi.sp]
+    ptr = struct.unpack("<Q", p.machine.bus.read_bytes(sp + 16, 8))[0]
+    assert p.machine.bus.read_cstring(ptr) == b"caf\xe9"
+
+
+def test_argument_list_too_long(toy):
+    from vmcore.components import ConfigError
+
+    with pytest.raises(ConfigError, match="argument list too long"):
+        toy.process(args=["x" * 1_000_000, "y" * 1_200_000])
+
+
+def test_trap_cause_unknown_to_the_abi_is_named(toy):
+    from vmcore import GuestTrap
+
+    err = io.StringIO()
+    p = toy.process(stderr=err)
+    p.on_trap(p.cpu, GuestTrap(11, 0x1234), 0x10100)
+    assert p.exit_status == 139
+    assert err.getvalue() == (
+        "vmctl: guest killed by SIGSEGV at pc 0x10100 (trap cause 11, tval 0x1234)\n"
+    )
+
+
+def test_interrupts_are_left_to_the_isa(toy):
+    from vmcore import GuestTrap
+
+    p = toy.process()
+    assert p.on_trap(p.cpu, GuestTrap(8, 0, info="interrupt"), 0x10100) is None
+    assert p.exit_status is None

@@ -26,10 +26,10 @@ def run_vm(binary, args=(), *, engine="interp", env=ENV, stdin=b""):
     return status, out.getvalue(), err.getvalue()
 
 
-def compare(name, args=(), *, engine="interp", env=ENV, expect_status=None):
+def compare(name, args=(), *, engine="interp", env=ENV, expect_status=None, stdin=b""):
     binary = build_linux(name)
-    ref = run_qemu(binary, args, env=dict(env))
-    status, out, err = run_vm(binary, args, engine=engine, env=env)
+    ref = run_qemu(binary, args, env=dict(env), stdin=stdin)
+    status, out, err = run_vm(binary, args, engine=engine, env=env, stdin=stdin)
     assert out == ref.stdout, err.decode(errors="replace")
     assert status == ref.status, err.decode(errors="replace")
     if expect_status is not None:
@@ -39,7 +39,9 @@ def compare(name, args=(), *, engine="interp", env=ENV, expect_status=None):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("name", ["hello", "printf_double", "qsort", "strings", "malloc_churn"])
+@pytest.mark.parametrize(
+    "name", ["hello", "printf_double", "qsort", "strings", "malloc_churn", "mmap_io"]
+)
 def test_program_matches_qemu(name, engine):
     compare(name, engine=engine, expect_status=0)
 
@@ -94,3 +96,10 @@ def test_strace_of_a_real_program(tmp_path):
     lines = err.getvalue().splitlines()
     assert 'write(1, "hello, world\\n", 13) = 13' in lines
     assert lines[-2:] == ["exit_group(0) = ?", "+++ exited with 0 +++"]
+
+
+@pytest.mark.slow
+def test_stdin_matches_qemu():
+    text = b"First line\n" + b"Some More TEXT\n" * 300 + b"no newline at the end"
+    _, out, _ = compare("stdin_filter", stdin=text, expect_status=0)
+    assert b"lines=302" in out and b"eof=1" in out

@@ -686,3 +686,24 @@ def test_ppoll(sc):
     call(sc, "write", w, sc.put(b"x", 600), 1)
     assert call(sc, "ppoll", pfd, 1, zero, 0, 8) == 1
     assert struct.unpack("<ihh", sc.get(pfd, 8))[2] & 1
+
+
+def test_statfs_sendfile_fadvise(sc, tmp_path):
+    f = tmp_path / "src"
+    f.write_bytes(b"0123456789")
+    buf = sc.scratch + 1024
+    assert call(sc, "statfs", sc.cstr(str(tmp_path)), buf) == 0
+    raw = sc.get(buf, 120)
+    assert struct.unpack_from("<q", raw, 8)[0] == os.statvfs(tmp_path).f_bsize
+    fd = call(sc, "openat", AT_FDCWD, sc.cstr(str(f)), 0, 0)
+    assert call(sc, "fstatfs", fd, buf) == 0 and sc.get(buf, 120) == raw
+    assert call(sc, "fadvise64", fd, 0, 0, 2) == 0
+    assert call(sc, "fadvise64", 1, 0, 0, 2) == err(errno.ESPIPE)
+    out = io.BytesIO()
+    sc.p.fds.get(1).stream = out
+    off = sc.put(struct.pack("<q", 3), 512)
+    assert call(sc, "sendfile", 1, fd, off, 4) == 4
+    assert struct.unpack("<q", sc.get(off, 8))[0] == 7
+    assert call(sc, "sendfile", 1, fd, 0, 100) == 10
+    assert out.getvalue() == b"3456" + b"0123456789"
+    assert call(sc, "getgroups", 0, 0) == len(os.getgroups())

@@ -20,6 +20,7 @@ from vmcore.linux_user.elf import ElfError, machine_name, parse_elf, peek_machin
 from vmcore.linux_user.mm import UserMmu
 from vmcore.linux_user.process import Process
 from vmcore.machine import Machine
+from vmcore.tracing import Tracer
 
 __all__ = ["ElfError", "Process", "build_process", "run_program", "select_isa"]
 
@@ -226,19 +227,10 @@ def _run(machine: Machine, limit: int | None) -> None:
 
 
 def _run_traced(machine: Machine, process: Process, limit: int | None) -> None:
-    cpu = machine.cpus[0]
-    isa = machine.isa
-    n = 0
-    while limit is None or n < limit:
-        pc = cpu.pc
-        try:
-            block = machine.engine.lift(cpu, pc, max_insns=1)
-            ins = block.insns[0]
-            text = isa.disasm(ins.bits, ins.length, pc)
-        except Exception:  # the fault is taken (and reported) when the machine runs it
-            text = "(unreadable)"
-        process.trace_line(f"{pc:#018x}: {text}")
-        reason = machine.run(limit=1)
-        n += 1
-        if reason != "limit":
-            return
+    """One line per instruction (vmcore.tracing) into the process's log stream."""
+
+    class _Log:
+        def write(self, text: str) -> None:
+            process.trace_line(text.rstrip("\n"))
+
+    Tracer(machine, _Log()).run(limit)

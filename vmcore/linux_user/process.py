@@ -19,10 +19,9 @@ import os
 import signal as _signal
 import struct
 import sys
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from vmcore.components import ConfigError
 from vmcore.ir import GuestTrap, mask
 from vmcore.linux_user.elf import PF_R, PF_W, PF_X, ElfError, ElfImage
 from vmcore.linux_user.files import FdTable, HostFile, OpenFlags, Paths, StreamFile
@@ -119,13 +118,14 @@ class Process:
         self.log = stderr if stderr is not None else sys.stderr
         self.exit_status: int | None = None
         self.killed_by: int | None = None
-        self.start_time = time.monotonic()
         self.pid = os.getpid()
         self.umask = 0o022
         self.sigactions: dict[int, bytes] = {}
         self.sigmask = 0
         self.rlimits: dict[int, tuple[int, int]] = {}
         self.clear_child_tid = 0
+        self.comm: bytes | None = None  #: prctl(PR_SET_NAME)
+        self.altstack: bytes | None = None  #: sigaltstack, recorded
         #: a signal a syscall raised against the process itself, delivered after it returns
         self.pending_signal: int | None = None
         self.open_flags = OpenFlags(self.abi.open_flags)
@@ -232,9 +232,14 @@ class Process:
             bus.write_bytes(p, data)
             return p
 
-        execfn = push_bytes(self.exe.encode() + b"\0")
-        env_ptrs = [push_bytes(e.encode() + b"\0") for e in reversed(self.env)][::-1]
-        arg_ptrs = [push_bytes(a.encode() + b"\0") for a in reversed(self.argv)][::-1]
+        strings = [os.fsencode(x) + b"\0" for x in (*self.argv, *self.env)]
+        if sum(map(len, strings)) + 8 * len(strings) > STACK_SIZE // 4:
+            raise ConfigError(
+                f"argument list too long: argv and environment exceed {STACK_SIZE // 4} bytes"
+            )
+        execfn = push_bytes(os.fsencode(self.exe) + b"\0")
+        env_ptrs = [push_bytes(e) for e in reversed(strings[len(self.argv) :])][::-1]
+        arg_ptrs = [push_bytes(a) for a in reversed(strings[: len(self.argv)])][::-1]
         p &= ~15
         platform = 0
         if self.abi.platform:
@@ -282,12 +287,16 @@ class Process:
         if trap.cause == self.abi.ecall_cause:
             self.syscalls.dispatch(self, cpu)
             return (pc + self.abi.syscall_insn_len) & mask(64)
-        sig = self.abi.signals.get(trap.cause, _signal.SIGSEGV)
-        detail = ""
-        if sig in (_signal.SIGSEGV, _signal.SIGBUS):
+        sig = self.abi.signals.get(trap.cause)
+        if sig is None:  # a cause the ABI does not name: say so, it is likely an ISA bug
+            sig = _signal.SIGSEGV
+            detail = f" (trap cause {trap.cause}, tval {trap.tval & mask(64):#x})"
+        elif sig in (_signal.SIGSEGV, _signal.SIGBUS):
             detail = f" (addr {trap.tval & mask(64):#x})"
-        elif trap.tval:
-            detail = f" (insn {trap.tval & mask(64):#x})" if sig == _signal.SIGILL else ""
+        elif sig == _signal.SIGILL and trap.tval:
+            detail = f" (insn {trap.tval & mask(64):#x})"
+        else:
+            detail = ""
         self.kill(int(sig), f" at pc {pc:#x}{detail}")
         return pc
 
@@ -401,7 +410,3 @@ class Fault(Exception):
     def __init__(self, addr: int) -> None:
         super().__init__(f"bad address {addr:#x}")
         self.addr = addr
-
-
-def user_mmu_factory() -> Callable[[Any], UserMmu]:
-    return lambda cpu: UserMmu(cpu)

@@ -20,6 +20,10 @@ STATX = struct.Struct("<IIQIIIHHQQQQqIiqIiqIiqIiIIIIQ")
 STATX_SIZE = 256
 assert STATX.size == 152
 
+#: struct statfs (asm-generic, 64-bit): type, bsize, blocks, bfree, bavail, files, ffree,
+#: fsid[2], namelen, frsize, flags, spare[4]
+STATFS = struct.Struct("<qqQQQQQiiqqq4q")
+assert STATFS.size == 120
 TIMESPEC = struct.Struct("<qq")
 TIMEVAL = struct.Struct("<qq")
 RLIMIT = struct.Struct("<QQ")

@@ -372,7 +372,7 @@ def proc_file(p: Process, guest_path: str) -> bytes | None:
     if name == "auxv":
         return b"".join(struct.pack("<QQ", k, v & M64) for k, v in p.auxv_list)
     if name == "comm":
-        return getattr(p, "comm", os.fsencode(os.path.basename(p.exe))[:15]) + b"\n"
+        return (p.comm or os.fsencode(os.path.basename(p.exe))[:15]) + b"\n"
     return None
 
 
@@ -1087,7 +1087,7 @@ def sys_prctl(p: Process, option: int, a2: int, a3: int, a4: int, a5: int) -> in
         p.comm = p.read_cstr(a2, 16)[:15]
         return 0
     if option == 16:  # PR_GET_NAME
-        name = getattr(p, "comm", os.fsencode(os.path.basename(p.exe))[:15])
+        name = p.comm or os.fsencode(os.path.basename(p.exe))[:15]
         p.write_mem(a2, name.ljust(16, b"\0"))
         return 0
     raise OSError(errno.EINVAL, "unsupported prctl")
@@ -1136,7 +1136,7 @@ def sys_rt_sigprocmask(p: Process, how: int, set_: int, oset: int, setsize: int)
 
 @syscall(132, "sigaltstack", "ptr ptr")
 def sys_sigaltstack(p: Process, ss: int, old: int) -> int:
-    cur = getattr(p, "altstack", struct.pack("<QiiQ", 0, 2, 0, 0))  # SS_DISABLE
+    cur = p.altstack or struct.pack("<QiiQ", 0, 2, 0, 0)  # SS_DISABLE
     new = p.read_mem(ss, 24) if ss else None
     if old:
         p.write_mem(old, cur)
@@ -1390,3 +1390,98 @@ def sys_ppoll(p: Process, fds: int, nfds: int, tmo: int, sigmask: int, setsize: 
         struct.pack_into("<h", raw, 8 * k + 6, ready.get(k, 0))
     p.write_mem(fds, bytes(raw))
     return sum(1 for v in ready.values() if v)
+
+
+@syscall(223, "fadvise64", "fd long long int")
+def sys_fadvise64(p: Process, fd: int, off: int, length: int, advice: int) -> int:
+    f = p.fds.get(i32(fd))
+    if f.host_fd is None or not isinstance(f, HostFile) or stat_is_fifo(f):
+        raise OSError(errno.ESPIPE, "not a file")
+    return 0
+
+
+def stat_is_fifo(f: OpenFile) -> bool:
+    try:
+        return _stat.S_ISFIFO(f.stat().st_mode)
+    except OSError:
+        return False
+
+
+def _statfs(st: os.statvfs_result) -> bytes:
+    return structs.STATFS.pack(
+        0,
+        st.f_bsize,
+        st.f_blocks,
+        st.f_bfree,
+        st.f_bavail,
+        st.f_files,
+        st.f_ffree,
+        0,
+        0,
+        st.f_namemax,
+        st.f_frsize,
+        st.f_flag,
+        0,
+        0,
+        0,
+        0,
+    )
+
+
+@syscall(43, "statfs", "path ptr")
+def sys_statfs(p: Process, path: int, buf: int) -> int:
+    p.write_mem(buf, _statfs(os.statvfs(_host_path(p, AT_FDCWD, path))))
+    return 0
+
+
+@syscall(44, "fstatfs", "fd ptr")
+def sys_fstatfs(p: Process, fd: int, buf: int) -> int:
+    f = p.fds.get(i32(fd))
+    if f.host_fd is None:
+        raise OSError(errno.ENOSYS, "no file system")
+    p.write_mem(buf, _statfs(os.fstatvfs(f.host_fd)))
+    return 0
+
+
+@syscall(71, "sendfile", "fd fd ptr u")
+def sys_sendfile(p: Process, out_fd: int, in_fd: int, offp: int, count: int) -> int:
+    src, dst = p.fds.get(i32(in_fd)), p.fds.get(i32(out_fd))
+    count = min(count, MAX_IO)
+    if offp:
+        off = struct.unpack("<q", p.read_mem(offp, 8))[0]
+        data = src.pread(count, off)
+        p.write_mem(offp, struct.pack("<q", off + len(data)))
+    else:
+        data = src.read(count)
+    return _write(p, dst, data) if data else 0
+
+
+@syscall(54, "fchownat", "dirfd path int int atflags")
+def sys_fchownat(p: Process, dirfd: int, path: int, uid: int, gid: int, flags: int) -> int:
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    os.chown(_host_path(p, dirfd, path, follow), i32(uid), i32(gid), follow_symlinks=follow)
+    return 0
+
+
+@syscall(55, "fchown", "fd int int")
+def sys_fchown(p: Process, fd: int, uid: int, gid: int) -> int:
+    os.fchown(_host_fd(p.fds.get(i32(fd))), i32(uid), i32(gid))
+    return 0
+
+
+@syscall(227, "msync", "ptr u int")
+def sys_msync(p: Process, addr: int, length: int, flags: int) -> int:
+    if addr & 0xFFF:
+        raise OSError(errno.EINVAL, "unaligned address")
+    return 0
+
+
+@syscall(158, "getgroups", "int ptr")
+def sys_getgroups(p: Process, size: int, buf: int) -> int:
+    groups = os.getgroups()
+    if i32(size) == 0:
+        return len(groups)
+    if i32(size) < len(groups):
+        raise OSError(errno.EINVAL, "buffer too small")
+    p.write_mem(buf, struct.pack(f"<{len(groups)}I", *groups))
+    return len(groups)
