@@ -100,6 +100,9 @@ def test_every_exit_kind_verifies():
             "op 2 (ult): operand widths differ",
         ),
         ((const(0), Op("eq", v(1), (v(0), v(0))), goto(0)), "op 1 (eq): result must be 1 bit"),
+        ((const(0, 0x1FF, 8), const(1), goto(1)), "op 0 (const): 0x1ff does not fit 8 bits"),
+        ((const(0, -1), goto(0)), "op 0 (const): -0x1 does not fit 64 bits"),
+        ((Op("get", v(0), (-1,)), goto(0)), "op 0 (get): negative slot -1"),
         (
             (const(0), const(1, 0, 32), Op("add", v(2), (v(0), v(1))), goto(0)),
             "op 2 (add): operand t1 used as 64 bits, defined as 32",

@@ -678,6 +678,10 @@ def verify(block: Block) -> None:
                 raise IRError(f"op {i} ({op.name}): operand widths differ")
             if op.dst.width != vals[0].width:
                 raise IRError(f"op {i} ({op.name}): result width differs from operands")
+        if op.name == "const" and not 0 <= op.args[0] <= mask(op.dst.width):
+            raise IRError(f"op {i} (const): {op.args[0]:#x} does not fit {op.dst.width} bits")
+        if op.name in ("get", "set") and op.args[0] < 0:
+            raise IRError(f"op {i} ({op.name}): negative slot {op.args[0]}")
         if op.name in _INT_COMPARES:
             if vals[0].width != vals[1].width:
                 raise IRError(f"op {i} ({op.name}): operand widths differ")

@@ -156,6 +156,13 @@ class Machine:
                 return new_pc
         return self.isa.enter_trap(cpu, trap, pc)
 
+    def _deliver_interrupt(self, cpu: Cpu) -> None:
+        """Take a pending interrupt before the slice: engines check only after blocks that
+        may enable one, so device lines raised meanwhile are seen here."""
+        irq = self.isa.pending_interrupt(cpu)
+        if irq is not None:
+            cpu.pc = self.take_trap(cpu, irq, cpu.pc)
+
     def reset(self, pc: int | None = None) -> None:
         """Reset every hart to ``pc`` (or the board's reset vector)."""
         if pc is None:
@@ -175,12 +182,13 @@ class Machine:
             cpu.stop = False
         self.stop_reason = None
         engine = self.engine
-        retired = 0
+        retired = stalled = 0
         if self.hooks is not None:
             self.hooks.vmcore_machine_before_run(machine=self)
         try:
             while self.stop_reason is None:
-                if limit is not None and retired >= limit:
+                if limit is not None and (retired >= limit or stalled > limit):
+                    # (a hart caught in a trap loop retires nothing but must stop too)
                     self.stop_reason = StopReason.LIMIT
                     break
                 budget = self.slice_insns
@@ -197,7 +205,10 @@ class Machine:
                             continue
                         cpu.waiting = False
                     ran_any = True
-                    retired += engine.run(cpu, budget)
+                    self._deliver_interrupt(cpu)
+                    done = engine.run(cpu, budget)
+                    retired += done
+                    stalled = 0 if done else stalled + 1
                     if self.stop_reason is not None:
                         break
                 if not ran_any:

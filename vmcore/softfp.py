@@ -27,9 +27,14 @@ Naming (the interp engine and the JIT call these by name):
   :data:`CANONICAL_NAN`.
 
 Why generated source: each operation is one flat function with the bit <-> SoftFloat object
-conversions inlined, which is about twice as fast as composing small helpers. The rounding
-mode and the flags are set on every call (SoftFloat keeps them per thread), so nothing
-leaks between operations or threads.
+conversions inlined (no helper calls, no per-call lookups). The rounding mode and the flags
+are set on every call, so nothing leaks from one operation into the next; the tininess mode
+is set once at import (after rounding, also SoftFloat's RISC-V default).
+
+Cost (CPython 3.11, idle machine): about 530 ns for an f64 add, 650 ns for f32 (the
+binding takes bits only through bytes or host floats), 300 ns for f16 (objects cached),
+400-450 ns for comparisons and conversions. Most of it is turning bits into SoftFloat
+objects and back; the arithmetic itself is about 70 ns.
 """
 
 from __future__ import annotations

@@ -124,6 +124,7 @@ class _Codegen:
         self.i = 0  # index of the op being lowered
         self.slots: set[int] = set()
         self.written: set[int] = set()
+        self.cur_deps: set[int] = set()
         self.indent = " " * (16 if region is not None else 8)
 
     def const_of(self, v: Value) -> int | None:
@@ -137,14 +138,11 @@ class _Codegen:
             return self.expr[v.id]
         entry = self.pending.get(v.id)
         if entry is not None:
+            self.cur_deps |= entry[1]
             if self.uses.get(v.id, 0) == 1:
                 del self.pending[v.id]
             return entry[0]
         return f"t{self.prefix}{v.id}"
-
-    def deps(self, v: Value) -> frozenset[int]:
-        entry = self.pending.get(v.id)
-        return entry[1] if entry else frozenset()
 
     def materialize(self, slot: int | None = None) -> None:
         """Give pending expressions reading ``slot`` (or all) a local before it changes."""
@@ -199,6 +197,7 @@ class _Codegen:
             if i in may_trap:
                 self.emit(f"k = {starts[i]}")
             self.i = i
+            self.cur_deps = set()  # slots read by the pending expressions this op consumes
             getattr(self, "op_" + op.name)(op)
             stored = stored or (op.name == "store" and self.fast_ram)
         self.has_store = any(op.name == "store" for op in block.ops) and self.fast_ram
@@ -242,8 +241,7 @@ class _Codegen:
             self.expr[op.dst.id] = hex(int(eval(expr, RUNTIME)))  # noqa: S307 - our own code
             return
         if self.uses.get(op.dst.id, 0) == 1:
-            deps = frozenset().union(*(self.deps(a) for a in op.args if isinstance(a, Value)))
-            self.pending[op.dst.id] = (f"({expr})", deps)
+            self.pending[op.dst.id] = (f"({expr})", frozenset(self.cur_deps))
         else:
             self.emit(f"t{self.prefix}{op.dst.id} = {expr}")
 
@@ -267,7 +265,6 @@ class _Codegen:
     def op_set(self, op: Op) -> None:
         s, v = op.args
         value = self.name(v)
-        self.pending.pop(v.id, None)
         self.materialize(s)
         if v.width == 128:
             self.materialize(s + 1)
@@ -296,7 +293,7 @@ class _Codegen:
     def low_bits(self, v: Value) -> str:
         inner = self.trunc_of.get(v.id)
         if inner is not None and v.id in self.pending:
-            del self.pending[v.id]
+            self.cur_deps |= self.pending.pop(v.id)[1]
             return inner
         return self.name(v)
 
@@ -418,9 +415,11 @@ class _Codegen:
     def op_trunc(self, op):
         src = op.args[0]
         if src.id not in self.expr and self.uses.get(op.dst.id) == 1:
-            deps = self.deps(src)
             inner = self.trunc_of[op.dst.id] = self.name(src)
-            self.pending[op.dst.id] = (f"({inner} & {mask(op.dst.width):#x})", deps)
+            self.pending[op.dst.id] = (
+                f"({inner} & {mask(op.dst.width):#x})",
+                frozenset(self.cur_deps),
+            )
             return
         self.define(op, f"{self.a(op, 0)} & {mask(op.dst.width):#x}")
 

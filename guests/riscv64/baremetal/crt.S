@@ -4,11 +4,17 @@
   .section .text.init, "ax", @progbits
   .globl _start
 _start:
+  csrr t0, mhartid              /* one hart runs the test; the others wait forever */
+  bnez t0, park
   la sp, _stack_top
   la t0, unexpected_trap
   csrw mtvec, t0
   li TESTNUM, 0
   j test_main
+
+park:
+  wfi
+  j park
 
   .text
   /* exit(a0): HTIF device 0, (status << 1) | 1; never returns */

@@ -1,6 +1,7 @@
 /* S mode without paging: medeleg hands U-mode ecalls to S, sret returns to U, S cannot
    touch M CSRs, sstatus is a view of mstatus, satp is read-only zero and sfence.vma is
-   illegal (bare S, as riscv-tests' rv64mi-p-illegal expects). */
+   illegal (bare S, as riscv-tests' rv64mi-p-illegal expects); a software interrupt
+   delegated with mideleg is taken in S. */
 #include "test.h"
 
 #define MSTATUS_SPP (1 << 8)
@@ -81,4 +82,34 @@ s_ecall:
   srli t5, t5, 11
   andi t5, t5, 3
   CHECK(t5, 1)
-  j pass
+  bnez s9, pass                 /* second visit: the S interrupt test is done */
+
+  TEST(8)                       /* a delegated SSIP is taken in S with SIE set */
+  li s9, 1
+  li t0, 1 << 1
+  csrw mideleg, t0
+  csrw mie, t0
+  la t0, s_irq_code
+  csrw mepc, t0
+  mret                          /* MPP is still S */
+
+s_irq_code:
+  la t0, s_irq_handler
+  csrw stvec, t0
+  csrsi sstatus, 1 << 1         /* SIE */
+  csrsi sip, 1 << 1             /* SSIP: pending at once */
+  j fail
+
+  .align 2
+s_irq_handler:
+  TEST(9)
+  csrr t0, scause
+  li t1, INTERRUPT_BIT | 1
+  CHECK_REG(t0, t1)
+  csrr t0, sstatus              /* SPP = S, SPIE = 1, SIE = 0 */
+  andi t0, t0, (1 << 8) | (1 << 5) | (1 << 1)
+  CHECK(t0, (1 << 8) | (1 << 5))
+  csrci sip, 1 << 1
+  csrr t0, sip
+  CHECK(t0, 0)
+  ecall

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from vmcore.build import build_machine
 from vmcore.config import MachineConfig
 from vmcore.plugins import get_registry
@@ -42,8 +43,15 @@ def _deps_hash() -> str:
 def build_guest(name: str, march: str = MARCH) -> Path:
     """Compile ``guests/riscv64/baremetal/<name>`` with the crt into ``guests/build``."""
     flags = (
-        f"-march={march}", "-mabi=lp64d", "-mcmodel=medany", "-static", "-nostdlib",
-        "-nostartfiles", f"-T{LINK}", f"-I{BAREMETAL}", f"-DVMCORE_DEPS_{_deps_hash()}",
+        f"-march={march}",
+        "-mabi=lp64d",
+        "-mcmodel=medany",
+        "-static",
+        "-nostdlib",
+        "-nostartfiles",
+        f"-T{LINK}",
+        f"-I{BAREMETAL}",
+        f"-DVMCORE_DEPS_{_deps_hash()}",
     )
     return build(BAREMETAL / name, arch="riscv64", flavour="elf", flags=flags, extra_sources=[CRT])
 

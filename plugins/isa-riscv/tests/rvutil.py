@@ -175,6 +175,7 @@ def csrrw(rd, csr, rs1):
 FENCE_I = 0x0000100F
 EBREAK = 0x00100073
 JUMP_SELF = 0x0000006F
+C_NOP = 0x0001
 
 
 # -- 16-bit encoders -------------------------------------------------------------------------
@@ -268,14 +269,18 @@ def run(
     limit: int | None = None,
     mtvec: int | None = None,
     machine: Machine | None = None,
+    prepare=None,
 ):
     """Run ``code`` (bytes or encoder items) at CODE, followed by ``j .``; return the cpu.
 
     ``regs`` sets x registers; ``data`` is copied to DATA. ``mtvec`` (default: the final
-    ``j .``) is where traps go, so a trap ends the run there too.
+    ``j .``, 4-aligned) is where traps go, so a trap ends the run there too.
+    ``prepare(cpu)`` runs after reset, before the first instruction.
     """
     if not isinstance(code, bytes):
         code = assemble(code)
+    if len(code) % 4:
+        code += struct.pack("<H", C_NOP)
     code += struct.pack("<I", JUMP_SELF)
     m = machine or make_machine(engine)
     m.bus.write_bytes(CODE, code)
@@ -288,6 +293,8 @@ def run(
     for i, v in (regs or {}).items():
         if i:
             cpu.s[i] = v & MASK64
+    if prepare is not None:
+        prepare(cpu)
     m.run(limit=limit if limit is not None else len(code) // 2 + 2)
     return cpu
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+from types import SimpleNamespace
 
 import attrs
 import pytest
-from vmcore import FlatMmu, Machine
-from vmcore.plugins import get_registry
 from vmcore_isa_riscv import csr, decoder
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.ext import rv64d, rv64f
 from vmcore_isa_riscv.isa import RiscV64
+
+from vmcore import FlatMmu, Machine
+from vmcore.plugins import get_registry
 
 BASE = 0x80000000
 HANDLER = BASE + 0x1000
@@ -30,6 +32,11 @@ ILLEGAL = 2
 
 ENCODINGS = {e.name: e for e in decoder.encodings(32, [rv64f, rv64d])}
 ENGINES = [c.name for c in get_registry().all("engine")]
+#: engine options (read from ``machine.config.engine_options``) that make every engine run
+#: the code under test itself: the jit compiles each block before its first run
+ENGINE_OPTIONS = {"jit": {"threshold": 0}}
+#: the engine :func:`setup` uses when none is named (test modules switch it per test)
+DEFAULT = {"engine": "interp"}
 
 
 def enc(name: str, **fields: int) -> int:
@@ -69,12 +76,14 @@ def setup(
     frm: int = 0,
     fs: int = csr.FS_INITIAL,
     memory: bytes = b"",
-    engine: str = "interp",
+    engine: str | None = None,
 ) -> tuple[Machine, list[int]]:
     """A machine about to run ``words`` from BASE in M mode with FS set to ``fs``, followed
     by a jump-to-self; ``memory`` is placed at DATA. A trap stops the run and its pc is
     appended to the returned list."""
+    engine = engine or DEFAULT["engine"]
     m = Machine(RiscV64(), get_registry().get("engine", engine).load(), FlatMmu)
+    m.config = SimpleNamespace(engine_options=ENGINE_OPTIONS.get(engine))
     m.bus.add_ram(BASE, 1 << 16)
     code = b"".join(struct.pack("<I", w) for w in [*words, JSELF])
     m.bus.write_bytes(BASE, code)
@@ -151,8 +160,15 @@ def test_encoder_matches_gnu_as(tmp_path):
         check=True,
     )
     subprocess.run(
-        ["riscv64-unknown-elf-objcopy", "-O", "binary", "-j", ".text", tmp_path / "a.o",
-         tmp_path / "a.bin"],
+        [
+            "riscv64-unknown-elf-objcopy",
+            "-O",
+            "binary",
+            "-j",
+            ".text",
+            tmp_path / "a.o",
+            tmp_path / "a.bin",
+        ],
         check=True,
     )
     got = struct.unpack(f"<{len(ASM_SAMPLES)}I", (tmp_path / "a.bin").read_bytes())

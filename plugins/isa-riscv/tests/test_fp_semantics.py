@@ -11,6 +11,7 @@ from test_fp_harness import (
     BASE,
     BOX,
     DATA,
+    DEFAULT,
     ENCODINGS,
     ENGINES,
     ILLEGAL,
@@ -52,7 +53,7 @@ def _kinds(name: str) -> tuple[str, str]:
     return parts[1], parts[1]
 
 
-def fp(name, *inputs, rm=RNE, frm=RNE, fflags=0, engine="interp", box=True):
+def fp(name, *inputs, rm=RNE, frm=RNE, fflags=0, engine=None, box=True):
     """Run one instruction on ``inputs``: (result, fflags). Singles are NaN-boxed on the way
     in unless given with upper bits already set, and must come out boxed."""
     dst, src = _kinds(name)
@@ -69,7 +70,7 @@ def fp(name, *inputs, rm=RNE, frm=RNE, fflags=0, engine="interp", box=True):
     regs["rd"] = 10 if dst == "x" else 4
     if "rm" in fields:
         regs["rm"] = rm
-    out = run([enc(name, **regs)], f=f, x=x, frm=frm, fflags=fflags, engine=engine)
+    out = run([enc(name, **regs)], f=f, x=x, frm=frm, fflags=fflags)
     assert out.trap is None, out.trap
     if dst == "x":
         return out.x[10], out.fflags
@@ -79,25 +80,38 @@ def fp(name, *inputs, rm=RNE, frm=RNE, fflags=0, engine="interp", box=True):
     return out.f[4], out.fflags
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=ENGINES, autouse=True)
 def engine(request):
-    return request.param
+    """Every test here runs on every installed engine."""
+    DEFAULT["engine"] = request.param
+    yield request.param
+    DEFAULT["engine"] = "interp"
 
 
 # -- rounding modes ---------------------------------------------------------------------------
 
 ONE_THIRD_S = {RNE: 0x3EAAAAAB, RTZ: 0x3EAAAAAA, RDN: 0x3EAAAAAA, RUP: 0x3EAAAAAB, RMM: 0x3EAAAAAB}
-MINUS_THIRD_S = {RNE: 0xBEAAAAAB, RTZ: 0xBEAAAAAA, RDN: 0xBEAAAAAB, RUP: 0xBEAAAAAA,
-                 RMM: 0xBEAAAAAB}
-ONE_THIRD_D = {RNE: 0x3FD5555555555555, RTZ: 0x3FD5555555555555, RDN: 0x3FD5555555555555,
-               RUP: 0x3FD5555555555556, RMM: 0x3FD5555555555555}
+MINUS_THIRD_S = {
+    RNE: 0xBEAAAAAB,
+    RTZ: 0xBEAAAAAA,
+    RDN: 0xBEAAAAAB,
+    RUP: 0xBEAAAAAA,
+    RMM: 0xBEAAAAAB,
+}
+ONE_THIRD_D = {
+    RNE: 0x3FD5555555555555,
+    RTZ: 0x3FD5555555555555,
+    RDN: 0x3FD5555555555555,
+    RUP: 0x3FD5555555555556,
+    RMM: 0x3FD5555555555555,
+}
 
 
 @pytest.mark.parametrize("rm", [RNE, RTZ, RDN, RUP, RMM])
-def test_one_third_in_every_rounding_mode(rm, engine):
-    assert fp("fdiv.s", ONE, THREE, rm=rm, engine=engine) == (ONE_THIRD_S[rm], NX)
-    assert fp("fdiv.s", NEG_ONE, THREE, rm=rm, engine=engine) == (MINUS_THIRD_S[rm], NX)
-    assert fp("fdiv.d", D1, D3, rm=rm, engine=engine) == (ONE_THIRD_D[rm], NX)
+def test_one_third_in_every_rounding_mode(rm):
+    assert fp("fdiv.s", ONE, THREE, rm=rm) == (ONE_THIRD_S[rm], NX)
+    assert fp("fdiv.s", NEG_ONE, THREE, rm=rm) == (MINUS_THIRD_S[rm], NX)
+    assert fp("fdiv.d", D1, D3, rm=rm) == (ONE_THIRD_D[rm], NX)
 
 
 @pytest.mark.parametrize("frm", [RNE, RTZ, RDN, RUP, RMM])
@@ -178,8 +192,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "inputs", "rm", "result", "flags"), CASES)
-def test_arithmetic(name, inputs, rm, result, flags, engine):
-    assert fp(name, *inputs, rm=rm, engine=engine) == (result, flags)
+def test_arithmetic(name, inputs, rm, result, flags):
+    assert fp(name, *inputs, rm=rm) == (result, flags)
 
 
 FUSED = [
@@ -277,8 +291,8 @@ MINMAX = [
 
 
 @pytest.mark.parametrize(("name", "a", "b", "result", "flags"), MINMAX)
-def test_min_max(name, a, b, result, flags, engine):
-    assert fp(name, a, b, engine=engine) == (result, flags)
+def test_min_max(name, a, b, result, flags):
+    assert fp(name, a, b) == (result, flags)
 
 
 COMPARE = [
@@ -380,8 +394,8 @@ CONVERSIONS = [
 
 
 @pytest.mark.parametrize(("name", "inputs", "rm", "result", "flags"), CONVERSIONS)
-def test_conversions(name, inputs, rm, result, flags, engine):
-    assert fp(name, *inputs, rm=rm, engine=engine) == (result, flags)
+def test_conversions(name, inputs, rm, result, flags):
+    assert fp(name, *inputs, rm=rm) == (result, flags)
 
 
 # -- moves, loads, stores, NaN boxing -------------------------------------------------------
@@ -399,14 +413,15 @@ def test_fmv_w_x_nan_boxes():
 
 
 def test_fmv_d_round_trip():
-    out = run([enc("fmv.d.x", rd=4, rs1=11), enc("fmv.x.d", rd=10, rs1=4)],
-              x={11: 0x7FF0000000000001})
+    out = run(
+        [enc("fmv.d.x", rd=4, rs1=11), enc("fmv.x.d", rd=10, rs1=4)], x={11: 0x7FF0000000000001}
+    )
     assert out.f[4] == out.x[10] == 0x7FF0000000000001
     assert out.fflags == 0
 
 
 def test_loads_box_singles_and_stores_write_raw_bits():
-    memory = bytes.fromhex("0000803f" "00000000" "0000000000000040" "0000000000000000")
+    memory = bytes.fromhex("0000803f0000000000000000000000400000000000000000")
     words = [
         enc("flw", rd=1, rs1=5, imm=0),
         enc("fld", rd=2, rs1=5, imm=8),
@@ -438,8 +453,10 @@ def test_unboxed_single_inputs_read_as_canonical_nan(upper):
 
 
 def test_single_results_are_nan_boxed_over_stale_upper_bits():
-    out = run([enc("fadd.s", rd=1, rs1=2, rs2=3, rm=0)],
-              f={1: 0x0123456789ABCDEF, 2: boxed(ONE), 3: boxed(ONE)})
+    out = run(
+        [enc("fadd.s", rd=1, rs1=2, rs2=3, rm=0)],
+        f={1: 0x0123456789ABCDEF, 2: boxed(ONE), 3: boxed(ONE)},
+    )
     assert out.f[1] == BOX | TWO
 
 
@@ -465,10 +482,13 @@ def test_reserved_static_rounding_mode_is_illegal(name, rm):
 
 
 @pytest.mark.parametrize("frm", [5, 6, 7])
-def test_reserved_dynamic_rounding_mode_is_illegal(frm, engine):
+def test_reserved_dynamic_rounding_mode_is_illegal(frm):
     word = enc("fdiv.d", rd=4, rs1=1, rs2=2, rm=DYN)
-    out = run([enc("fadd.d", rd=5, rs1=1, rs2=1, rm=0), word],
-              f={1: D1, 2: D3, 4: 0}, frm=frm, engine=engine)
+    out = run(
+        [enc("fadd.d", rd=5, rs1=1, rs2=1, rm=0), word],
+        f={1: D1, 2: D3, 4: 0},
+        frm=frm,
+    )
     assert out.trap == (ILLEGAL, word, BASE + 4)
     assert out.f[5] == D2
     assert out.f[4] == 0 and out.fflags == 0
@@ -536,3 +556,14 @@ def test_compare_into_x0_still_raises_flags():
 def test_canonical_nan_constants():
     assert fp("fdiv.s", PZ, PZ)[0] == QNAN_S
     assert fp("fsqrt.d", DNINF)[0] == QNAN_D
+
+
+def test_compressed_fp_loads_and_stores_use_these_lifters():
+    c_fld_f8_x8, c_fsd_f9_x8_8, c_nop = 0x2000, 0xA404, 0x0001
+    words = [c_fld_f8_x8 | c_fsd_f9_x8_8 << 16]
+    out = run(words, f={9: D3}, x={8: DATA}, memory=D2.to_bytes(8, "little") + bytes(8))
+    assert out.trap is None
+    assert out.f[8] == D2 and out.memory[8:] == D3.to_bytes(8, "little")
+    assert out.fs() == DIRTY
+    out = run([c_fsd_f9_x8_8 | c_nop << 16], x={8: DATA}, fs=0)
+    assert out.trap == (ILLEGAL, c_fsd_f9_x8_8, BASE)

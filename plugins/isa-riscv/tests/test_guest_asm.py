@@ -8,7 +8,6 @@ A failure's exit status is the number of the failing check in the source (TEST(n
 from __future__ import annotations
 
 import pytest
-
 from baremetal_util import BAREMETAL, build_guest, engines, needs_cc, run_elf
 
 GUESTS = sorted(p.name for p in BAREMETAL.glob("*.S") if p.name != "crt.S")

@@ -9,11 +9,12 @@ the same behaviour end to end.
 from __future__ import annotations
 
 import pytest
-from vmcore import FlatMmu, GuestTrap, Machine
 from vmcore_isa_riscv import csr
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.devices.clint import Clint
 from vmcore_isa_riscv.isa import RiscV64
+
+from vmcore import FlatMmu, GuestTrap, Machine
 
 M, S, U = csr.M, csr.S, csr.U
 N = csr.CSR_NUMBERS
@@ -62,7 +63,7 @@ ACCESS = [
     ("cycle", M, False, True),
     ("cycle", M, True, False),
     ("time", M, False, True),
-    ("cycle", U, False, False),  # mcounteren is 0 after reset
+    ("cycle", U, False, False),  # mcounteren is 0
     ("instret", S, False, False),
     ("hpmcounter3", M, False, True),
     ("mhpmcounter31", M, True, True),
@@ -83,6 +84,8 @@ ACCESS = [
 
 @pytest.mark.parametrize(("name", "priv", "write", "legal"), ACCESS)
 def test_access_rules(cpu, name, priv, write, legal):
+    v = cpu.arch.csrs.values
+    v[csr.MCOUNTEREN] = v[csr.SCOUNTEREN] = 0
     cpu.s[R.PRIV] = priv
     assert is_legal(cpu, name, write) is legal
 
@@ -91,6 +94,8 @@ def test_access_rules(cpu, name, priv, write, legal):
     ("bit", "name", "priv"), [(0, "cycle", U), (1, "time", S), (2, "instret", U)]
 )
 def test_counter_enable_bits(cpu, bit, name, priv):
+    v = cpu.arch.csrs.values
+    v[csr.MCOUNTEREN] = v[csr.SCOUNTEREN] = 0
     cpu.s[R.PRIV] = priv
     assert not is_legal(cpu, name, False)
     cpu.arch.csrs.values[csr.MCOUNTEREN] = 1 << bit
@@ -98,6 +103,12 @@ def test_counter_enable_bits(cpu, bit, name, priv):
     assert is_legal(cpu, name, False) is (priv == S)
     cpu.arch.csrs.values[csr.SCOUNTEREN] = 1 << bit
     assert is_legal(cpu, name, False)
+
+
+def test_user_counters_readable_after_reset(cpu):
+    """Linux user mode runs no kernel that would enable them."""
+    cpu.s[R.PRIV] = U
+    assert all(is_legal(cpu, name, False) for name in ("cycle", "time", "instret"))
 
 
 def test_fs_gates_fp_csrs_and_writes_make_it_dirty(cpu):
@@ -268,7 +279,14 @@ def test_wfi_wakes_on_locally_enabled_interrupt_only(cpu):
     assert cpu.isa.interrupt_waiting(cpu)  # even with mstatus.MIE clear
 
 
-def test_waking_hart_takes_the_interrupt_at_once(cpu):
+def test_waking_hart_takes_the_interrupt_at_once():
+    from vmcore.engines.interp import InterpEngine
+
+    m = Machine(RiscV64(), engine=InterpEngine, mmu=FlatMmu)
+    m.bus.add_ram(0x8000_0000, 1 << 20)
+    m.bus.write(0x8000_0400, 4, 0x0000006F)  # the handler: j .
+    m.reset(0x8000_0000)
+    cpu = m.cpus[0]
     v = cpu.arch.csrs.values
     v[csr.MTVEC] = 0x8000_0400
     v[csr.MIP] = v[csr.MIE] = csr.MTIP
@@ -276,8 +294,10 @@ def test_waking_hart_takes_the_interrupt_at_once(cpu):
     cpu.pc = 0x8000_0010
     cpu.waiting = True
     assert cpu.isa.interrupt_waiting(cpu)
-    assert cpu.pc == 0x8000_0400 and not cpu.waiting
+    cpu.machine.run(limit=1)  # wakes the hart, which takes the interrupt before running
+    assert not cpu.waiting
     assert v[csr.MEPC] == 0x8000_0010
+    assert v[csr.MCAUSE] == (1 << 63) | 7
 
 
 # -- counters ----------------------------------------------------------------------------------

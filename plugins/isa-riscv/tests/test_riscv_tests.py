@@ -14,13 +14,23 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from baremetal_util import engines
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "riscv_tests.py"
 SRC = Path(os.environ["RISCV_TESTS"]) if os.environ.get("RISCV_TESTS") else None
-SUITES = ("rv64ui", "rv64um", "rv64ua", "rv64uf", "rv64ud", "rv64uc", "rv64mi", "rv64si",
-          "rv64uzba", "rv64uzbb", "rv64uzbs")
+SUITES = (
+    "rv64ui",
+    "rv64um",
+    "rv64ua",
+    "rv64uf",
+    "rv64ud",
+    "rv64uc",
+    "rv64mi",
+    "rv64si",
+    "rv64uzba",
+    "rv64uzbb",
+    "rv64uzbs",
+)
 #: tests that cannot pass yet, and why
 KNOWN = {
     "rv64si-p-dirty": "needs Sv39 paging (S mode is bare so far)",
@@ -37,8 +47,15 @@ def _tool():
 
 def _cases() -> list:
     if SRC is None or not (SRC / "env" / "p" / "riscv_test.h").exists():
-        return [pytest.param(None, None, marks=pytest.mark.skip(
-            reason="set RISCV_TESTS to a riscv-tests checkout with env/"))]
+        return [
+            pytest.param(
+                None,
+                None,
+                marks=pytest.mark.skip(
+                    reason="set RISCV_TESTS to a riscv-tests checkout with env/"
+                ),
+            )
+        ]
     tool = _tool()
     out = []
     for suite in SUITES:

@@ -61,9 +61,16 @@ def build(src: Path, out: Path, suite: str, name: str) -> Path:
         return elf
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
-        CC, f"-march={SUITES[suite]}", "-mabi=lp64d", *CFLAGS,
-        f"-I{src / 'env' / 'p'}", f"-I{src / 'isa' / 'macros' / 'scalar'}",
-        f"-T{src / 'env' / 'p' / 'link.ld'}", str(source), "-o", str(elf),
+        CC,
+        f"-march={SUITES[suite]}",
+        "-mabi=lp64d",
+        *CFLAGS,
+        f"-I{src / 'env' / 'p'}",
+        f"-I{src / 'isa' / 'macros' / 'scalar'}",
+        f"-T{src / 'env' / 'p' / 'link.ld'}",
+        str(source),
+        "-o",
+        str(elf),
     ]
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
@@ -118,15 +125,20 @@ def main(argv: list[str] | None = None) -> int:
             dt = time.monotonic() - t0
             ok = reason == "halt" and status == 0
             what = "ok" if ok else (f"test {status}" if reason == "halt" else reason)
-            print(f"{'PASS' if ok else 'FAIL'} {suite}-p-{name}: {what} "
-                  f"({insns} insns, {dt:.2f}s)", flush=True)
+            print(
+                f"{'PASS' if ok else 'FAIL'} {suite}-p-{name}: {what} ({insns} insns, {dt:.2f}s)",
+                flush=True,
+            )
             if ok:
                 passed += 1
             else:
                 failed.append(f"{name} ({what})")
         if not args.build_only:
-            print(f"== {suite}: {passed}/{len(names)} passed"
-                  + (f"; failed: {', '.join(failed)}" if failed else ""), flush=True)
+            print(
+                f"== {suite}: {passed}/{len(names)} passed"
+                + (f"; failed: {', '.join(failed)}" if failed else ""),
+                flush=True,
+            )
         failed_total += len(failed)
     return 1 if failed_total else 0
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import attrs
-from vmcore import Cpu, GuestTrap
 
+from vmcore import Cpu, GuestTrap
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.traps import INTERRUPT_BIT, Cause
 
@@ -46,14 +46,28 @@ FS_DIRTY = 3 << 13
 
 #: mstatus bits software may write (the paging ones only while an MMU can page)
 MSTATUS_WRITABLE = (
-    MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE | MSTATUS_SPP | MSTATUS_MPP
-    | MSTATUS_FS | MSTATUS_MPRV | MSTATUS_TW | MSTATUS_TSR
+    MSTATUS_SIE
+    | MSTATUS_MIE
+    | MSTATUS_SPIE
+    | MSTATUS_MPIE
+    | MSTATUS_SPP
+    | MSTATUS_MPP
+    | MSTATUS_FS
+    | MSTATUS_MPRV
+    | MSTATUS_TW
+    | MSTATUS_TSR
 )
 MSTATUS_PAGING = MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM
 #: the view of mstatus that sstatus gives
 SSTATUS_MASK = (
-    MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR
-    | MSTATUS_UXL | MSTATUS_SD
+    MSTATUS_SIE
+    | MSTATUS_SPIE
+    | MSTATUS_SPP
+    | MSTATUS_FS
+    | MSTATUS_SUM
+    | MSTATUS_MXR
+    | MSTATUS_UXL
+    | MSTATUS_SD
 )
 
 MISA = (2 << 62) | sum(1 << (ord(ch) - ord("A")) for ch in "IMAFDCSU")
@@ -68,15 +82,35 @@ INTERRUPT_PRIORITY = (11, 3, 7, 9, 1, 5)
 #: exceptions medeleg can hand to S mode (all but ecall from M), as Spike
 MEDELEG_MASK = 0xB3FF
 
-# CSR numbers the trap machinery uses directly
-SSTATUS, SIE, STVEC, SCOUNTEREN, SSCRATCH, SEPC, SCAUSE, STVAL, SIP, SATP = (
-    0x100, 0x104, 0x105, 0x106, 0x140, 0x141, 0x142, 0x143, 0x144, 0x180
-)
-MSTATUS, MISA_NUM, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN = (
-    0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306
-)
-MCOUNTINHIBIT, MSCRATCH, MEPC, MCAUSE, MTVAL, MIP = 0x320, 0x340, 0x341, 0x342, 0x343, 0x344
-MCYCLE, MINSTRET, CYCLE, TIME, INSTRET = 0xB00, 0xB02, 0xC00, 0xC01, 0xC02
+# CSR numbers the trap machinery and devices use directly (the table names them all)
+SSTATUS = 0x100
+SIE = 0x104
+STVEC = 0x105
+SCOUNTEREN = 0x106
+SSCRATCH = 0x140
+SEPC = 0x141
+SCAUSE = 0x142
+STVAL = 0x143
+SIP = 0x144
+SATP = 0x180
+MSTATUS = 0x300
+MISA_NUM = 0x301
+MEDELEG = 0x302
+MIDELEG = 0x303
+MIE = 0x304
+MTVEC = 0x305
+MCOUNTEREN = 0x306
+MCOUNTINHIBIT = 0x320
+MSCRATCH = 0x340
+MEPC = 0x341
+MCAUSE = 0x342
+MTVAL = 0x343
+MIP = 0x344
+MCYCLE = 0xB00
+MINSTRET = 0xB02
+CYCLE = 0xC00
+TIME = 0xC01
+INSTRET = 0xC02
 MHARTID = 0xF14
 PMPCFG0, PMPADDR0 = 0x3A0, 0x3B0
 
@@ -86,6 +120,10 @@ PMPADDR_MASK = (1 << 54) - 1
 
 #: xtvec WARL: MODE 2 and 3 are reserved, so bit 1 always reads zero (as Spike)
 TVEC_WMASK = MASK64 & ~2
+#: mcounteren/scounteren after reset (the spec leaves it open): cycle, time and instret
+#: readable below M, so Linux user mode (which never runs a kernel to set them) can rdtime;
+#: firmware and the tests set their own value
+COUNTEREN_RESET = 0x7
 #: 10 MHz, the timebase of Spike and QEMU virt (time CSR and CLINT mtime)
 TIMEBASE_HZ = 10_000_000
 
@@ -347,16 +385,27 @@ def _spec(name: str, **kw) -> CsrSpec:
 
 def _build_table() -> dict[int, CsrSpec]:
     t: dict[int, CsrSpec] = {
-        0x001: _spec("fflags", read=lambda c, n: c.s[R.FFLAGS], write=_fflags_write,
-                     check=_fs_on, store=False),
-        0x002: _spec("frm", read=lambda c, n: c.s[R.FRM], write=_frm_write,
-                     check=_fs_on, store=False),
-        0x003: _spec("fcsr", read=lambda c, n: c.s[R.FFLAGS] | (c.s[R.FRM] << 5),
-                     write=_fcsr_write, check=_fs_on, store=False),
+        0x001: _spec(
+            "fflags",
+            read=lambda c, n: c.s[R.FFLAGS],
+            write=_fflags_write,
+            check=_fs_on,
+            store=False,
+        ),
+        0x002: _spec(
+            "frm", read=lambda c, n: c.s[R.FRM], write=_frm_write, check=_fs_on, store=False
+        ),
+        0x003: _spec(
+            "fcsr",
+            read=lambda c, n: c.s[R.FFLAGS] | (c.s[R.FRM] << 5),
+            write=_fcsr_write,
+            check=_fs_on,
+            store=False,
+        ),
         SSTATUS: _spec("sstatus", read=_sstatus_read, write=_sstatus_write, store=False),
         SIE: _spec("sie", read=_sie_read, write=_sie_write, store=False),
         STVEC: _spec("stvec", wmask=TVEC_WMASK),
-        SCOUNTEREN: _spec("scounteren", wmask=0xFFFFFFFF),
+        SCOUNTEREN: _spec("scounteren", wmask=0xFFFFFFFF, reset=COUNTEREN_RESET),
         0x10A: _spec("senvcfg", wmask=0x1),
         SSCRATCH: _spec("sscratch"),
         SEPC: _spec("sepc", wmask=MASK64 & ~1),
@@ -364,17 +413,19 @@ def _build_table() -> dict[int, CsrSpec]:
         STVAL: _spec("stval"),
         SIP: _spec("sip", read=_sip_read, write=_sip_write, store=False),
         SATP: _spec("satp", read=_satp_read, write=_satp_write, check=_satp_allowed),
-        MSTATUS: _spec("mstatus", read=lambda c, n: c.s[R.MSTATUS], write=_mstatus_write,
-                       store=False),
+        MSTATUS: _spec(
+            "mstatus", read=lambda c, n: c.s[R.MSTATUS], write=_mstatus_write, store=False
+        ),
         MISA_NUM: _spec("misa", read=lambda c, n: MISA, write=_ignore, store=False),
         MEDELEG: _spec("medeleg", wmask=MEDELEG_MASK),
         MIDELEG: _spec("mideleg", wmask=S_INTERRUPTS),
         MIE: _spec("mie", wmask=S_INTERRUPTS | M_INTERRUPTS),
         MTVEC: _spec("mtvec", wmask=TVEC_WMASK),
-        MCOUNTEREN: _spec("mcounteren", wmask=0xFFFFFFFF),
+        MCOUNTEREN: _spec("mcounteren", wmask=0xFFFFFFFF, reset=COUNTEREN_RESET),
         0x30A: _spec("menvcfg", wmask=0x1),
-        MCOUNTINHIBIT: _spec("mcountinhibit", write=lambda c, n, v: c.arch.csrs.set_inhibit(
-            v & 0xFFFFFFFD)),
+        MCOUNTINHIBIT: _spec(
+            "mcountinhibit", write=lambda c, n, v: c.arch.csrs.set_inhibit(v & 0xFFFFFFFD)
+        ),
         MSCRATCH: _spec("mscratch"),
         MEPC: _spec("mepc", wmask=MASK64 & ~1),
         MCAUSE: _spec("mcause"),

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import attrs
-from vmcore import Helper, Value, softfp
 
+from vmcore import Helper, Value, softfp
 from vmcore_isa_riscv import csr
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.lifting import sext
@@ -196,10 +196,15 @@ def _bits_of(fn: Callable[[int, int], tuple[int, int]]) -> Helper:
     return Helper(bits, width=64, name=fn.__name__)
 
 
-MINMAX = {(op, f.name): _bits_of(getattr(softfp, f"{op}_{f.name}")) for op in ("fmin", "fmax")
-          for f in (S, D)}
-FCLASS = {f.name: Helper(getattr(softfp, f"fclass_{f.name}"), width=64, name=f"fclass_{f.name}")
-          for f in (S, D)}
+MINMAX = {
+    (op, f.name): _bits_of(getattr(softfp, f"{op}_{f.name}"))
+    for op in ("fmin", "fmax")
+    for f in (S, D)
+}
+FCLASS = {
+    f.name: Helper(getattr(softfp, f"fclass_{f.name}"), width=64, name=f"fclass_{f.name}")
+    for f in (S, D)
+}
 
 
 def minmax(op: str, fmt: Fmt):

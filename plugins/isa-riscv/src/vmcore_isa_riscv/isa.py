@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import capstone
-from vmcore import Access, Builder, BusError, Cpu, GuestTrap, Isa
 
+from vmcore import Access, Builder, BusError, Cpu, GuestTrap, Isa
 from vmcore_isa_riscv import csr, decoder
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.lifting import Lift
 from vmcore_isa_riscv.linux import LINUX_ABI
 from vmcore_isa_riscv.traps import Cause
 
-_ACCESS_FAULT = {Access.FETCH: Cause.INSN_ACCESS, Access.LOAD: Cause.LOAD_ACCESS,
-                 Access.STORE: Cause.STORE_ACCESS}
-_MISALIGNED = {Access.FETCH: Cause.INSN_MISALIGNED, Access.LOAD: Cause.LOAD_MISALIGNED,
-               Access.STORE: Cause.STORE_MISALIGNED}
+_ACCESS_FAULT = {
+    Access.FETCH: Cause.INSN_ACCESS,
+    Access.LOAD: Cause.LOAD_ACCESS,
+    Access.STORE: Cause.STORE_ACCESS,
+}
+_MISALIGNED = {
+    Access.FETCH: Cause.INSN_MISALIGNED,
+    Access.LOAD: Cause.LOAD_MISALIGNED,
+    Access.STORE: Cause.STORE_MISALIGNED,
+}
 
 
 class HartState:
@@ -85,28 +91,7 @@ class RiscV64(Isa):
         return None if irq is None else GuestTrap(irq, 0, info="interrupt")
 
     def interrupt_waiting(self, cpu: Cpu) -> bool:
-        """wfi wakes on any pending interrupt enabled in mie, whatever the global enables.
-
-        When the run loop wakes a waiting hart, an interrupt that is also globally enabled
-        is taken right here, so mepc is the instruction after the wfi (the engine would
-        otherwise run one block before looking).
-        """
+        """wfi wakes on any pending interrupt enabled in mie, whatever the global enables
+        (the machine then takes it, if enabled, before the hart runs again)."""
         v = cpu.arch.csrs.values
-        if not v[csr.MIP] & v[csr.MIE]:
-            return False
-        if cpu.waiting:
-            self.deliver_interrupt(cpu)
-        return True
-
-    def deliver_interrupt(self, cpu: Cpu) -> bool:
-        """Take a pending, enabled interrupt now (between blocks only: events, wake-up).
-
-        Devices call this from machine events after raising a line, so the interrupt is
-        not held back until the engine next returns to its slow path.
-        """
-        trap = self.pending_interrupt(cpu)
-        if trap is None:
-            return False
-        cpu.waiting = False
-        cpu.pc = cpu.machine.take_trap(cpu, trap, cpu.pc)
-        return True
+        return bool(v[csr.MIP] & v[csr.MIE])

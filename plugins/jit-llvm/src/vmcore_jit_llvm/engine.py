@@ -132,8 +132,28 @@ class JitOptions:
         return attrs.evolve(opts, **changes) if changes else opts
 
 
-def _counted(entry: tuple) -> bool:
-    return getattr(entry[0], "counted", False) or hasattr(entry[0], "native_pc")
+class _Table(dict):
+    """One mode's translations: entries are wrapped to count their use as they go in."""
+
+    def __init__(self, engine: JitEngine, mode: int) -> None:
+        super().__init__()
+        self.engine = engine
+        self.mode = mode
+
+    def __setitem__(self, pc: int, entry: tuple) -> None:
+        super().__setitem__(pc, self.engine._wrap(self.mode, pc, entry))
+
+
+class _Tables(dict):
+    """``TranslationCache.tables`` with a :class:`_Table` per mode."""
+
+    def __init__(self, engine: JitEngine) -> None:
+        super().__init__()
+        self.engine = engine
+
+    def __missing__(self, mode: int) -> _Table:
+        table = self[mode] = _Table(self.engine, mode)
+        return table
 
 
 class _Native:
@@ -183,6 +203,8 @@ class JitEngine(InterpEngine):
         elif options is None and isinstance(cfg_opts, dict):
             options = JitOptions(**cfg_opts)
         self.options = JitOptions.from_env(options)
+        self._cpu_for_wrap: Cpu | None = None
+        self.cache.tables = _Tables(self)
         self.nslots = machine.isa.regs.nslots
         self._pack = struct.Struct(f"<{self.nslots}Q")
         self._io = (ctypes.c_uint64 * IO_WORDS)()
@@ -289,24 +311,19 @@ class JitEngine(InterpEngine):
     # -- translation ------------------------------------------------------------------------
 
     def translate(self, cpu: Cpu, pc: int, max_insns: int = MAX_BLOCK_INSNS) -> tuple:
-        """interp's translation, with cached entries wrapped to count how hot they are."""
-        regions = self.stats.get("regions", 0)
+        """interp's translation; the entry returned is the cached (counting) one."""
         entry = super().translate(cpu, pc, max_insns)
-        if max_insns != MAX_BLOCK_INSNS:
-            return entry
-        mode = cpu.isa.mode_key(cpu)
-        table = self.cache.table(mode)
-        keys = [pc]
-        if self.stats.get("regions", 0) != regions:  # interp built a region: find its head
-            keys += [k for k, e in table.items() if e[2] is REGION and not _counted(e)]
-        for key in keys:
-            ent = table.get(key)
-            if ent is None or _counted(ent):
-                continue
-            table[key] = (self._counter(cpu, mode, key, ent), *ent[1:])
-            if ent is entry:
-                entry = table[key]
+        cached = self.cache.table(cpu.isa.mode_key(cpu)).get(pc)
+        if cached is not None and getattr(cached[0], "inner", None) is entry[0]:
+            return cached
         return entry
+
+    def _wrap(self, mode: int, pc: int, entry: tuple) -> tuple:
+        """What the translation cache stores for ``entry``: a counting wrapper."""
+        fn = entry[0]
+        if getattr(fn, "counted", False) or hasattr(fn, "native_pc") or self._cpu_for_wrap is None:
+            return entry
+        return (self._counter(self._cpu_for_wrap, mode, pc, entry), *entry[1:])
 
     def _counter(self, cpu: Cpu, mode: int, pc: int, ent: tuple) -> Any:
         """``ent``'s function, counting the instructions it retires until it gets hot.
@@ -354,7 +371,7 @@ class JitEngine(InterpEngine):
         """Queue the blocks of a hot entry for compilation; put the raw entry back."""
         table = self.cache.table(mode)
         if table.get(pc) is not None and hasattr(table[pc][0], "inner"):
-            table[pc] = (table[pc][0].inner, *table[pc][1:])
+            dict.__setitem__(table, pc, (table[pc][0].inner, *table[pc][1:]))
         if mode != cpu.isa.mode_key(cpu):
             return
         if ent[2] is REGION:
@@ -462,6 +479,7 @@ class JitEngine(InterpEngine):
         self.stats["native_flushes"] += 1
 
     def run(self, cpu: Cpu, budget: int) -> int:
+        self._cpu_for_wrap = cpu
         if self._depth == 0:
             if self._graveyard:
                 self._graveyard.clear()

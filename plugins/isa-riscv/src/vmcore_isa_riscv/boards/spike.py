@@ -25,8 +25,8 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from vmcore import ConfigError
-
+from vmcore import BusError, ConfigError
+from vmcore_isa_riscv import csr
 from vmcore_isa_riscv.devices.clint import Clint, ClintOptions
 from vmcore_isa_riscv.linux import EM_RISCV
 
@@ -42,6 +42,9 @@ POLL_NS = 5_000
 SYS_WRITE = 64
 SYS_EXIT = 93
 ENOSYS = 38
+EFAULT = 14
+#: largest proxied write, so a wild length cannot copy all of RAM
+MAX_WRITE = 1 << 20
 MASK64 = (1 << 64) - 1
 
 
@@ -69,8 +72,13 @@ def load_elf(path: str | None, what: str = "kernel") -> tuple[Any, dict[str, int
 def _symbols(data: bytes, path: str, what: str) -> dict[str, int]:
     import io
 
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
+    try:
+        from elftools.common.exceptions import ELFError
+        from elftools.elf.elffile import ELFFile
+    except ImportError:
+        raise ConfigError(
+            "the spike board reads ELF symbols with pyelftools: pip install pyelftools"
+        ) from None
 
     try:
         elf = ELFFile(io.BytesIO(data))
@@ -100,8 +108,19 @@ class Htif:
         value = self.machine.bus.read(self.tohost, 8)
         if value:
             self.handle(value)
-        if self.machine.exit_code is None:
+        if self.machine.exit_code is None and not self._deadlocked():
             self._event = self.machine.schedule(POLL_NS, self.poll)
+
+    def _deadlocked(self) -> bool:
+        """Every hart waits for an interrupt and no other event is scheduled: nothing can
+        ever write tohost again, so stop polling and let the machine stop as idle (idle
+        time retires no instructions, so an instruction limit would never end the run)."""
+        m = self.machine
+        for cpu in m.cpus:
+            v = cpu.arch.csrs.values
+            if not cpu.waiting or v[csr.MIP] & v[csr.MIE]:
+                return False
+        return m._next_event_ns() is None
 
     def handle(self, value: int) -> None:
         device, cmd, payload = value >> 56, (value >> 48) & 0xFF, value & ((1 << 48) - 1)
@@ -124,18 +143,25 @@ class Htif:
             self.machine.bus.write(self.fromhost, 8, value)
 
     def _syscall(self, addr: int) -> None:
+        """A proxied syscall; a bad guest pointer is the guest's EFAULT, never a host error."""
         bus = self.machine.bus
-        n, a0, a1, a2 = (bus.read(addr + 8 * i, 8) for i in range(4))
-        if n == SYS_WRITE and a0 in (1, 2):
-            stream = self.output if a0 == 1 else sys.stderr.buffer
-            stream.write(bus.read_bytes(a1, a2))
-            stream.flush()
-            ret = a2
-        elif n == SYS_EXIT:
-            self.exit(a0)
-            ret = 0
-        else:
-            ret = -ENOSYS
+        try:
+            n, a0, a1, a2 = (bus.read(addr + 8 * i, 8) for i in range(4))
+        except BusError:
+            return
+        try:
+            if n == SYS_WRITE and a0 in (1, 2):
+                stream = self.output if a0 == 1 else sys.stderr.buffer
+                stream.write(bus.read_bytes(a1, min(a2, MAX_WRITE)))
+                stream.flush()
+                ret = min(a2, MAX_WRITE)
+            elif n == SYS_EXIT:
+                self.exit(a0)
+                ret = 0
+            else:
+                ret = -ENOSYS
+        except BusError:
+            ret = -EFAULT
         bus.write(addr, 8, ret & MASK64)
 
     def exit(self, status: int) -> None:
@@ -168,6 +194,17 @@ class SpikeBoard:
             machine.bus.write_bytes(seg.vaddr, image.segment_bytes(seg))
         self.reset_pc = image.entry
         self.htif: Htif | None = None
+        if getattr(config, "signature", None) and not {
+            "begin_signature",
+            "end_signature",
+        } <= set(self.symbols):
+            raise ConfigError(
+                f"signature: {config.kernel} has no begin_signature/end_signature symbols"
+            )
+        for sym in ("tohost", "fromhost"):
+            addr = self.symbols.get(sym)
+            if addr is not None and not RAM_BASE <= addr <= RAM_BASE + size - 8:
+                raise ConfigError(f"kernel: {sym} at {addr:#x} is outside RAM")
         if "tohost" in self.symbols:
             self.htif = Htif(machine, self.symbols["tohost"], self.symbols.get("fromhost"))
             self.htif.on_exit.append(self._write_signature)
@@ -176,11 +213,7 @@ class SpikeBoard:
         path = getattr(self.config, "signature", None)
         if not path:
             return
-        begin, end = self.symbols.get("begin_signature"), self.symbols.get("end_signature")
-        if begin is None or end is None:
-            raise ConfigError(
-                f"signature: {self.config.kernel} has no begin_signature/end_signature symbols"
-            )
+        begin, end = self.symbols["begin_signature"], self.symbols["end_signature"]
         data = self.machine.bus.read_bytes(begin, max(0, end - begin))
         words = [int.from_bytes(data[i : i + 4], "little") for i in range(0, len(data), 4)]
         Path(path).write_text("".join(f"{w:08x}\n" for w in words))

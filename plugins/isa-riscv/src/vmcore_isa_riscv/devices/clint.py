@@ -8,9 +8,9 @@ Layout (as Spike, QEMU virt and OpenSBI expect)::
 
 mtime is not stored: it is machine time (``machine.now_ns()``) at ``freq`` Hz plus an
 offset that writes to mtime adjust. A machine event scheduled for the moment mtime reaches a
-hart's mtimecmp raises its MTIP and delivers the interrupt between blocks; writing mtimecmp
-(or mtime) recomputes the line at once and reschedules. The harts' ``time`` CSR reads this
-mtime.
+hart's mtimecmp raises its MTIP; writing mtimecmp (or mtime) recomputes the line at once and
+reschedules. The machine takes pending interrupts between engine slices (and engines after
+blocks that may enable them). The harts' ``time`` CSR reads this mtime.
 """
 
 from __future__ import annotations
@@ -98,10 +98,7 @@ class Clint:
 
     def _fire(self, hart: int) -> None:
         self._events[hart] = None
-        self._update_timer(hart)
-        cpu = self.harts[hart]
-        if cpu.arch.csrs.values[csr.MIP] & csr.MTIP:
-            cpu.isa.deliver_interrupt(cpu)
+        self._update_timer(hart)  # raises MTIP; the delivery event fires in this same round
 
     # -- MMIO -------------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ so the checks run in the helpers at execution time, never at translation time.
 """
 
 from vmcore import GuestTrap, Helper
-
 from vmcore_isa_riscv import csr
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.traps import Cause

@@ -1,7 +1,6 @@
 """Zicsr: atomic CSR read-modify-write instructions."""
 
 from vmcore import Helper
-
 from vmcore_isa_riscv.csr import csr_access
 
 WIDTH = 32
