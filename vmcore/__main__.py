@@ -1,0 +1,5 @@
+"""``python -m vmcore`` is ``vmctl``."""
+
+from vmcore.cli import main
+
+main()
