@@ -62,7 +62,9 @@ def u_type(opcode, rd, imm):
 
 def j_type(rd, imm):
     v = imm & 0x1FFFFF
-    bits = (v >> 20) << 31 | ((v >> 1) & 0x3FF) << 21 | ((v >> 11) & 1) << 20 | (v >> 12 & 0xFF) << 12
+    bits = (
+        (v >> 20) << 31 | ((v >> 1) & 0x3FF) << 21 | ((v >> 11) & 1) << 20 | (v >> 12 & 0xFF) << 12
+    )
     return bits | rd << 7 | 0x6F
 
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rvutil import CODE, make_machine
+
 from vmcore import Builder, Decoder, check_overlaps
 from vmcore_isa_riscv import csr, decoder
 from vmcore_isa_riscv import registers as R
@@ -27,10 +28,11 @@ def machine():
     return make_machine()
 
 
-def lift_word(machine, word: int, length: int, fp_on: bool = True):
+def lift_word(machine, word: int, length: int, fp_on: bool = True, priv: int = csr.M):
     """Lift one instruction into a throwaway block; return the verified block."""
     cpu = machine.cpus[0]
     machine.isa.reset(cpu, CODE)
+    cpu.s[R.PRIV] = priv
     if fp_on:
         cpu.s[R.MSTATUS] |= csr.FS_DIRTY
     machine.bus.write_bytes(CODE, word.to_bytes(length, "little"))
@@ -152,6 +154,7 @@ def test_halfwords_agree_with_capstone(all_halfwords):
 # -- 32-bit words ----------------------------------------------------------------------------
 
 ENC32 = decoder.encodings(32)
+PRIVS = st.sampled_from([csr.M, csr.S, csr.U])
 D32 = Decoder(ENC32)
 
 
@@ -160,20 +163,20 @@ def fill(enc, rand: int) -> int:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(0, (1 << 32) - 1).map(lambda w: w | 3), st.booleans())
-def test_random_words_lift(machine, word, fp_on):
+@given(st.integers(0, (1 << 32) - 1).map(lambda w: w | 3), st.booleans(), PRIVS)
+def test_random_words_lift(machine, word, fp_on, priv):
     enc = machine.isa.decoder32.decode(word)
-    block = lift_word(machine, word, 4, fp_on)
+    block = lift_word(machine, word, 4, fp_on, priv)
     assert enc is not None or is_illegal(block)
     assert all(tval == word for tval in illegal_tvals(block))
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(ENC32), st.integers(0, (1 << 32) - 1), st.booleans())
-def test_encodings_with_random_fields_lift(machine, enc, rand, fp_on):
+@given(st.sampled_from(ENC32), st.integers(0, (1 << 32) - 1), st.booleans(), PRIVS)
+def test_encodings_with_random_fields_lift(machine, enc, rand, fp_on, priv):
     word = fill(enc, rand)
     assert machine.isa.decoder32.decode(word).mask & enc.mask == enc.mask
-    block = lift_word(machine, word, 4, fp_on)
+    block = lift_word(machine, word, 4, fp_on, priv)
     assert all(tval == word for tval in illegal_tvals(block))
 
 

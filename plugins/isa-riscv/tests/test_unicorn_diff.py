@@ -164,6 +164,7 @@ def layout(pieces) -> bytes:
 
     Jumps land only between pieces, so an AMO never runs without its address set-up.
     """
+
     def size(it):
         if isinstance(it, tuple):
             return it[1] if it[0] == "fwd" else 2

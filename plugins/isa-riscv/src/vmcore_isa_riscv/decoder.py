@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import ModuleType
 
 from vmcore import Decoder, Encoding, parse_table
-
 from vmcore_isa_riscv.ext import (
     rv64a,
     rv64c,
@@ -23,7 +22,18 @@ from vmcore_isa_riscv.ext import (
 
 #: every extension module, in the order their tables are listed
 EXTENSIONS: list[ModuleType] = [
-    rv64i, rv64m, rv64a, zicsr, zifencei, system, rv64f, rv64d, rv64c, zba, zbb, zbs
+    rv64i,
+    rv64m,
+    rv64a,
+    zicsr,
+    zifencei,
+    system,
+    rv64f,
+    rv64d,
+    rv64c,
+    zba,
+    zbb,
+    zbs,
 ]
 
 
@@ -37,9 +47,7 @@ def encodings(width: int, extensions: list[ModuleType] | None = None) -> list[En
         if mod.WIDTH != width:
             continue
         names = {
-            line.split()[0]
-            for line in mod.ENCODINGS.splitlines()
-            if line.split("#", 1)[0].strip()
+            line.split()[0] for line in mod.ENCODINGS.splitlines() if line.split("#", 1)[0].strip()
         }
         payloads = {n: getattr(mod, lifter_name(n)) for n in names if hasattr(mod, lifter_name(n))}
         out += parse_table(mod.ENCODINGS, width, payloads, source=mod.__name__)

@@ -7,7 +7,6 @@ trap conventions so each lifter reads like the spec's pseudo-code.
 from __future__ import annotations
 
 from vmcore import Builder, Cpu, Value
-
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.traps import Cause
 

@@ -6,7 +6,6 @@ goes through a helper that accesses memory as a store; SC's conditional write is
 """
 
 from vmcore import Access, Helper
-
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.traps import Cause
 
