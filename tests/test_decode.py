@@ -68,20 +68,11 @@ def test_pattern_errors(pattern, message):
     assert str(info.value) == f"ext.py:3: insn: {message}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decode.py: too many literal bits shift by a negative count (ValueError) before"
-    " the length check; the literal loop should stop once pos < 0",
-)
 def test_pattern_with_too_many_literal_bits_is_a_table_error():
     with pytest.raises(DecodeTableError, match="pattern has 9 bits, expected 8"):
         parse_pattern("insn", "0101 1111 0", 8)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decode.py: a field name used twice silently keeps only the last part",
-)
 def test_pattern_with_a_repeated_field_is_rejected():
     with pytest.raises(DecodeTableError, match="imm"):
         parse_pattern("insn", "imm:4 imm:4", 8)

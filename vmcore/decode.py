@@ -67,10 +67,14 @@ def parse_pattern(name: str, pattern: str, width: int, where: str = "") -> Encod
                 raise DecodeTableError(f"{where}{name}: bad field {group!r}")
             nbits = int(nbits_s)
             pos -= nbits
+            if any(f[0] == fname for f in fields):
+                raise DecodeTableError(f"{where}{name}: field {fname!r} appears twice")
             fields.append((fname, pos, nbits))
             continue
         for ch in group:
             pos -= 1
+            if pos < 0:
+                break
             if ch == "-":
                 continue
             if ch not in "01":
