@@ -1459,13 +1459,19 @@ def sys_sendfile(p: Process, out_fd: int, in_fd: int, offp: int, count: int) -> 
 @syscall(54, "fchownat", "dirfd path int int atflags")
 def sys_fchownat(p: Process, dirfd: int, path: int, uid: int, gid: int, flags: int) -> int:
     follow = not flags & AT_SYMLINK_NOFOLLOW
-    os.chown(_host_path(p, dirfd, path, follow), i32(uid), i32(gid), follow_symlinks=follow)
+    os.chown(_host_path(p, dirfd, path, follow), _id(uid), _id(gid), follow_symlinks=follow)
     return 0
+
+
+def _id(value: int) -> int:
+    """A guest uid_t/gid_t (unsigned 32 bits; all ones means "leave unchanged") for os."""
+    value &= 0xFFFFFFFF
+    return -1 if value == 0xFFFFFFFF else value
 
 
 @syscall(55, "fchown", "fd int int")
 def sys_fchown(p: Process, fd: int, uid: int, gid: int) -> int:
-    os.fchown(_host_fd(p.fds.get(i32(fd))), i32(uid), i32(gid))
+    os.fchown(_host_fd(p.fds.get(i32(fd))), _id(uid), _id(gid))
     return 0
 
 
