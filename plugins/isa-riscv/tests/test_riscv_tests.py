@@ -1,4 +1,6 @@
-"""The official riscv-tests (``p`` environment) on the spike board, one test per ELF.
+"""The official riscv-tests on the spike board, one test per ELF: the ``p`` environment
+(bare, M mode) for every suite and the ``v`` environment (U mode under Sv39 paging with
+demand-mapped pages) for the suites that have it.
 
 Needs a checkout of riscv-software-src/riscv-tests with its ``env`` submodule, named by the
 environment variable ``RISCV_TESTS`` (never vendored here); skipped otherwise. ELFs are
@@ -32,10 +34,7 @@ SUITES = (
     "rv64uzbs",
 )
 #: tests that cannot pass yet, and why
-KNOWN = {
-    "rv64si-p-dirty": "needs Sv39 paging (S mode is bare so far)",
-    "rv64si-p-icache-alias": "needs Sv39 paging (S mode is bare so far)",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _tool():
@@ -51,6 +50,7 @@ def _cases() -> list:
             pytest.param(
                 None,
                 None,
+                None,
                 marks=pytest.mark.skip(
                     reason="set RISCV_TESTS to a riscv-tests checkout with env/"
                 ),
@@ -58,11 +58,15 @@ def _cases() -> list:
         ]
     tool = _tool()
     out = []
-    for suite in SUITES:
-        for name in tool.suite_tests(SRC, suite):
-            full = f"{suite}-p-{name}"
-            marks = [pytest.mark.xfail(reason=KNOWN[full], strict=True)] if full in KNOWN else []
-            out.append(pytest.param(suite, name, marks=marks, id=full))
+    for env in ("p", "v"):
+        for suite in SUITES:
+            if not tool.has_env(SRC, suite, env):
+                continue
+            for name in tool.suite_tests(SRC, suite):
+                full = f"{suite}-{env}-{name}"
+                known = KNOWN.get(full)
+                marks = [pytest.mark.xfail(reason=known, strict=True)] if known else []
+                out.append(pytest.param(suite, name, env, marks=marks, id=full))
     return out
 
 
@@ -76,10 +80,10 @@ def build_dir(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", engines())
-@pytest.mark.parametrize(("suite", "name"), _cases())
-def test_riscv_test(suite, name, engine, build_dir):
+@pytest.mark.parametrize(("suite", "name", "env"), _cases())
+def test_riscv_test(suite, name, env, engine, build_dir):
     tool = _tool()
-    elf = tool.build(SRC, build_dir, suite, name)
+    elf = tool.build(SRC, build_dir, suite, name, env)
     reason, status, _ = tool.run(elf, engine)
     assert reason == "halt", f"{elf.name} did not exit: {reason}"
     assert status == 0, f"{elf.name} failed test case {status}"

@@ -1,20 +1,27 @@
-"""Build and run the official riscv-tests (``p`` environment) on the ``spike`` board.
+"""Build and run the official riscv-tests (``p`` and ``v`` environments) on the ``spike`` board.
 
 Usage::
 
-    riscv_tests.py SRC [--out DIR] [--suite rv64ui ...] [--engine interp] [--only NAME]
+    riscv_tests.py SRC [--out DIR] [--suite rv64ui ...] [--env p --env v] [--engine interp]
+                   [--only NAME]
 
 ``SRC`` is a checkout of riscv-software-src/riscv-tests with its ``env`` submodule
 (riscv-software-src/riscv-test-env) filled in. Each test is compiled the way the suite's
-``isa/Makefile`` does (riscv64-unknown-elf-gcc, ``env/p``, ``macros/scalar``) into ``--out``
-(skipped when the ELF is newer than its source), then run to its HTIF exit: status 0 is a
-pass, N > 0 means test case N failed. Prints one line per test and a summary per suite;
-exits 1 if anything failed. Nothing is ever written into the source tree.
+``isa/Makefile`` does (riscv64-unknown-elf-gcc, ``env/<env>``, ``macros/scalar``) into
+``--out`` (skipped when the ELF is newer than its sources), then run to its HTIF exit:
+status 0 is a pass, N > 0 means test case N failed. Prints one line per test and a summary
+per suite; exits 1 if anything failed. Nothing is ever written into the source tree.
+
+Environments: ``p`` runs the test bare in M mode; ``v`` runs it in U mode under Sv39
+virtual memory, with a small S-mode kernel (``env/v/vm.c``) that maps pages on demand, so
+it exercises paging, page faults, A/D bits and sfence.vma. Only the suites whose Makefrag
+lists ``<suite>_v_tests`` (the user-level ones) have ``v`` variants.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import shutil
 import subprocess
@@ -53,11 +60,61 @@ def suite_tests(src: Path, suite: str) -> list[str]:
     return m.group(1).replace("\\\n", " ").split()
 
 
-def build(src: Path, out: Path, suite: str, name: str) -> Path:
-    """Compile one test (``<suite>-p-<name>``) unless an up-to-date ELF exists."""
+#: env/v's C files include these libc headers; bare-metal toolchains (Debian's
+#: gcc-riscv64-unknown-elf) ship none, so the tool writes freestanding stand-ins declaring
+#: what env/v/string.c defines, and compiles with -ffreestanding (stdint.h from gcc)
+SHIM_HEADERS = {
+    "string.h": """#include <stddef.h>
+void *memcpy(void *dest, const void *src, size_t len);
+void *memset(void *dest, int byte, size_t len);
+int memcmp(const void *s1, const void *s2, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *s1, const char *s2);
+char *strcpy(char *dest, const char *src);
+""",
+    "stdio.h": "",
+    "ctype.h": "",
+}
+
+
+def _shim_dir(out: Path) -> Path:
+    shim = out / "libc-shim"
+    shim.mkdir(parents=True, exist_ok=True)
+    for name, text in SHIM_HEADERS.items():
+        path = shim / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+    return shim
+
+
+def has_env(src: Path, suite: str, env: str) -> bool:
+    """Whether the suite's Makefrag builds ``env`` variants (every suite has ``p``)."""
+    if env == "p":
+        return True
+    text = (src / "isa" / suite / "Makefrag").read_text()
+    return re.search(rf"^{suite}_{env}_tests\s*=", text, re.MULTILINE) is not None
+
+
+def build(src: Path, out: Path, suite: str, name: str, env: str = "p") -> Path:
+    """Compile one test (``<suite>-<env>-<name>``) unless an up-to-date ELF exists.
+
+    ``v`` links the S-mode kernel (env/v/entry.S and *.c) in, with isa/Makefile's flags:
+    ``-std=gnu99 -O2`` and ``-DENTROPY`` from the md5 of the test's name (the seed of the
+    kernel's page allocator).
+    """
     source = src / "isa" / suite / f"{name}.S"
-    elf = out / f"{suite}-p-{name}"
-    if elf.exists() and elf.stat().st_mtime >= source.stat().st_mtime:
+    envdir = src / "env" / env
+    elf = out / f"{suite}-{env}-{name}"
+    extra: list[str] = []
+    if env == "v":
+        seed = hashlib.md5(elf.name.encode() + b"\n").hexdigest()[:7]  # noqa: S324 - a seed
+        extra = [f"-DENTROPY=0x{seed}", "-std=gnu99", "-O2", "-ffreestanding"]
+        extra.append(f"-I{_shim_dir(out)}")
+        sources = [envdir / "entry.S", *sorted(envdir.glob("*.c")), source]
+    else:
+        sources = [source]
+    newest = max(p.stat().st_mtime for p in [*sources, envdir / "riscv_test.h"])
+    if elf.exists() and elf.stat().st_mtime >= newest:
         return elf
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -65,10 +122,11 @@ def build(src: Path, out: Path, suite: str, name: str) -> Path:
         f"-march={SUITES[suite]}",
         "-mabi=lp64d",
         *CFLAGS,
-        f"-I{src / 'env' / 'p'}",
+        *extra,
+        f"-I{envdir}",
         f"-I{src / 'isa' / 'macros' / 'scalar'}",
-        f"-T{src / 'env' / 'p' / 'link.ld'}",
-        str(source),
+        f"-T{envdir / 'link.ld'}",
+        *map(str, sources),
         "-o",
         str(elf),
     ]
@@ -97,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--suite", action="append", choices=sorted(SUITES), help="repeatable")
     ap.add_argument("--only", help="run only tests whose name contains this")
     ap.add_argument("--engine", default="interp")
+    ap.add_argument("--env", action="append", choices=("p", "v"), help="repeatable; default: p")
     ap.add_argument("--build-only", action="store_true")
     args = ap.parse_args(argv)
     if shutil.which(CC) is None:
@@ -104,12 +163,18 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.src / "env" / "p" / "riscv_test.h").exists():
         raise SystemExit(f"{args.src}/env is empty: fetch riscv-software-src/riscv-test-env")
     failed_total = 0
-    for suite in args.suite or DEFAULT_SUITES:
+    runs = [
+        (suite, env)
+        for env in args.env or ["p"]
+        for suite in args.suite or DEFAULT_SUITES
+        if has_env(args.src, suite, env)
+    ]
+    for suite, env in runs:
         names = [n for n in suite_tests(args.src, suite) if not args.only or args.only in n]
         passed, failed = 0, []
         for name in names:
             try:
-                elf = build(args.src, args.out, suite, name)
+                elf = build(args.src, args.out, suite, name, env)
             except RuntimeError as exc:
                 failed.append(f"{name} (build: {str(exc).splitlines()[-1]})")
                 continue
@@ -120,13 +185,14 @@ def main(argv: list[str] | None = None) -> int:
                 reason, status, insns = run(elf, args.engine)
             except Exception as exc:  # report and go on: one broken test must not hide others
                 failed.append(f"{name} (crash: {type(exc).__name__}: {exc})")
-                print(f"CRASH {suite}-p-{name}: {type(exc).__name__}: {exc}", flush=True)
+                print(f"CRASH {suite}-{env}-{name}: {type(exc).__name__}: {exc}", flush=True)
                 continue
             dt = time.monotonic() - t0
             ok = reason == "halt" and status == 0
             what = "ok" if ok else (f"test {status}" if reason == "halt" else reason)
             print(
-                f"{'PASS' if ok else 'FAIL'} {suite}-p-{name}: {what} ({insns} insns, {dt:.2f}s)",
+                f"{'PASS' if ok else 'FAIL'} {suite}-{env}-{name}: {what} "
+                f"({insns} insns, {dt:.2f}s)",
                 flush=True,
             )
             if ok:
@@ -135,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(f"{name} ({what})")
         if not args.build_only:
             print(
-                f"== {suite}: {passed}/{len(names)} passed"
+                f"== {suite}-{env}: {passed}/{len(names)} passed"
                 + (f"; failed: {', '.join(failed)}" if failed else ""),
                 flush=True,
             )

@@ -7,9 +7,10 @@ them inline; everything else lives in :class:`CsrFile`. Access checks follow the
 spec and Spike: bits 9:8 of the number give the lowest privilege, bits 11:10 == 3 make a
 write illegal, a number not in the table is illegal.
 
-S mode is implemented without paging ("bare S"): satp reads zero, SUM/MXR/TVM read zero and
-sfence.vma is illegal, as the spec and riscv-tests' ``rv64mi-p-illegal`` expect. An MMU that
-declares ``satp_modes`` (a set of satp MODE values) turns paging on.
+Paging belongs to the hart's MMU: one that declares ``satp_modes`` (the satp MODE values it
+translates, :mod:`~vmcore_isa_riscv.mmu`) makes satp, SUM, MXR and TVM writable and
+sfence.vma legal. Under an MMU without them (``flat``) S mode is "bare S": satp reads zero,
+SUM/MXR/TVM read zero and sfence.vma is illegal, as riscv-tests' ``rv64mi-p-illegal`` allows.
 """
 
 from __future__ import annotations
@@ -283,13 +284,23 @@ def _satp_read(cpu: Cpu, num: int) -> int:
 
 def _satp_write(cpu: Cpu, num: int, value: int) -> None:
     """WARL: a MODE the MMU does not support leaves satp unchanged (the spec's rule);
-    without paging satp is read-only zero (bare S mode)."""
+    without paging satp is read-only zero (bare S mode).
+
+    A write flushes the MMU's TLB (as Spike) and the engine's translations, which are
+    cached by virtual pc and so depend on the page tables satp names.
+    """
     modes = getattr(cpu.mmu, "satp_modes", ())
     if modes and (value >> 60 == 0 or value >> 60 in modes):
         _values(cpu)[SATP] = value
-        flush = getattr(cpu.mmu, "flush", None)
-        if flush is not None:
-            flush()
+        cpu.mmu.flush()
+        flush_translations(cpu)
+
+
+def flush_translations(cpu: Cpu) -> None:
+    """Drop the engine's translations (when a machine has an engine: unit tests may not)."""
+    engine = cpu.machine.engine
+    if engine is not None:
+        engine.flush()
 
 
 def _fs_dirty(cpu: Cpu) -> None:

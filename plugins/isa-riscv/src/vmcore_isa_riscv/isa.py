@@ -31,7 +31,7 @@ class HartState:
 
 
 class RiscV64(Isa):
-    """RV64GC with M, S (without paging unless the MMU pages) and U modes."""
+    """RV64GC with M, S and U modes; S mode pages (Sv39/Sv48) under the default MMU."""
 
     name = "riscv64"
     xlen = 64
@@ -39,6 +39,8 @@ class RiscV64(Isa):
     gdb_arch = "riscv:rv64"
     max_insn_len = 4
     linux = LINUX_ABI
+    #: satp-driven Bare/Sv39/Sv48 paging (vmcore_isa_riscv.mmu)
+    default_mmu = "riscv"
 
     def __init__(self) -> None:
         self.regs = R.register_file()
@@ -56,8 +58,20 @@ class RiscV64(Isa):
         cpu.pc = pc
 
     def mode_key(self, cpu: Cpu) -> int:
+        """Privilege and FP enable; with paging on (satp not Bare) also satp.MODE, the
+        privilege of loads and stores (MPRV/MPP), SUM and MXR, so the key changes whenever
+        the MMU's ``is_identity`` or the translation context does. The ASID and root page
+        are left out: every satp write flushes the engine (blocks are cached by virtual pc),
+        and one key per ASID would only multiply per-mode tables."""
         s = cpu.s
-        return s[R.PRIV] | (4 if s[R.MSTATUS] & csr.MSTATUS_FS else 0)
+        ms = s[R.MSTATUS]
+        priv = s[R.PRIV]
+        key = priv | (4 if ms & csr.MSTATUS_FS else 0)
+        satp_mode = cpu.arch.csrs.values[csr.SATP] >> 60
+        if satp_mode:
+            data_priv = (ms >> 11) & 3 if ms & csr.MSTATUS_MPRV else priv
+            key |= satp_mode << 3 | data_priv << 7 | ((ms >> 18) & 3) << 9  # SUM, MXR
+        return key
 
     def decode(self, cpu: Cpu, pc: int) -> tuple[int, int, object]:
         """(length, bits, encoding or None) of the instruction at ``pc``."""

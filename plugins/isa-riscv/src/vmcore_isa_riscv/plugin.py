@@ -17,6 +17,24 @@ def vmcore_register_isas():
 
 
 @hookimpl
+def vmcore_register_mmus():
+    return [
+        Component(
+            kind="mmu",
+            name=name,
+            factory=f"vmcore_isa_riscv.mmu:{cls}",
+            help=text,
+            isas=("riscv64",),
+        )
+        for name, cls, text in (
+            ("riscv", "RiscvMmu", "RISC-V paging as satp selects: Bare, Sv39, Sv48 (default)"),
+            ("sv39", "Sv39Mmu", "RISC-V paging limited to Bare and Sv39 (satp WARL)"),
+            ("sv48", "Sv48Mmu", "RISC-V paging: Bare, Sv39 and Sv48"),
+        )
+    ]
+
+
+@hookimpl
 def vmcore_register_boards():
     return [
         Component(

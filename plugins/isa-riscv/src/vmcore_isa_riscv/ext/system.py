@@ -29,7 +29,12 @@ def _wfi(cpu, bits: int) -> None:
 
 
 def _sfence_vma(cpu, bits: int, vaddr: int, use_vaddr: int) -> None:
-    """Illegal without paging (bare S), in U mode, and in S mode with mstatus.TVM."""
+    """Illegal without paging (bare S), in U mode, and in S mode with mstatus.TVM.
+
+    Flushes the MMU's TLB (all, or the mapping of ``vaddr``; an ASID in rs2 is ignored,
+    flushing more than asked, which the spec allows) and every translated block, since
+    blocks are cached by virtual pc and the mapping of any of them may have changed.
+    """
     priv = cpu.s[R.PRIV]
     if (
         not cpu.arch.csrs.paging()
@@ -38,7 +43,7 @@ def _sfence_vma(cpu, bits: int, vaddr: int, use_vaddr: int) -> None:
     ):
         raise GuestTrap(Cause.ILLEGAL_INSN, bits)
     cpu.mmu.flush(vaddr if use_vaddr else None)
-    cpu.machine.engine.flush()
+    csr.flush_translations(cpu)
 
 
 MRET = Helper(csr.mret, width=64, state=True, ends_block=True, name="mret")
