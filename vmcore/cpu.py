@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vmcore.ir import Access, GuestTrap, mask
-from vmcore.memory import BusError
+from vmcore.memory import PAGE_SIZE, BusError
 
 if TYPE_CHECKING:
     from vmcore.isa import Isa
@@ -77,18 +77,42 @@ class Cpu:
     def translate(self, vaddr: int, access: Access) -> int:
         return self.mmu.translate(vaddr & mask(64), access)
 
+    def read_virtual(self, vaddr: int, size: int, access: Access = Access.LOAD) -> int:
+        """Read through the MMU; an access that crosses into another page is split, each
+        part translated (and faulting) on its own. Raises GuestTrap or BusError."""
+        vaddr &= mask(64)
+        first = PAGE_SIZE - (vaddr & (PAGE_SIZE - 1))
+        mmu = self.mmu
+        if size <= first or mmu.is_identity():
+            return self.bus.read(mmu.translate(vaddr, access), size, access)
+        hi = mmu.translate((vaddr + first) & mask(64), access)
+        value = self.bus.read(mmu.translate(vaddr, access), first, access)
+        return value | self.bus.read(hi, size - first, access) << (8 * first)
+
+    def write_virtual(self, vaddr: int, size: int, value: int) -> None:
+        """Write through the MMU, split like :meth:`read_virtual`; both pages are
+        translated before any byte is written, so a fault leaves memory unchanged."""
+        vaddr &= mask(64)
+        first = PAGE_SIZE - (vaddr & (PAGE_SIZE - 1))
+        mmu = self.mmu
+        if size <= first or mmu.is_identity():
+            self.bus.write(mmu.translate(vaddr, Access.STORE), size, value)
+            return
+        lo = mmu.translate(vaddr, Access.STORE)
+        hi = mmu.translate((vaddr + first) & mask(64), Access.STORE)
+        self.bus.write(lo, first, value & mask(8 * first))
+        self.bus.write(hi, size - first, value >> (8 * first))
+
     def load(self, vaddr: int, size: int, access: Access = Access.LOAD) -> int:
         """Read ``size`` bytes at a virtual address; faults become GuestTrap."""
-        paddr = self.translate(vaddr, access)
         try:
-            return self.bus.read(paddr, size, access)
+            return self.read_virtual(vaddr, size, access)
         except BusError as err:
             raise self.isa.bus_fault(err) from None
 
     def store(self, vaddr: int, size: int, value: int) -> None:
-        paddr = self.translate(vaddr, Access.STORE)
         try:
-            self.bus.write(paddr, size, value)
+            self.write_virtual(vaddr, size, value)
         except BusError as err:
             raise self.isa.bus_fault(err) from None
 

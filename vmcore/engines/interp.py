@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vmcore import softfp
-from vmcore.engines.base import MAX_BLOCK_INSNS, Engine
+from vmcore.engines.base import Engine
 from vmcore.ir import Access, Block, GuestTrap, Op, Value, mask
 from vmcore.memory import PAGE_SHIFT, BusError
 
@@ -639,14 +639,12 @@ class InterpEngine(Engine):
     @staticmethod
     def _slow_load(cpu: Cpu, vaddr: int, size: int, progress: int) -> int:
         cpu.progress = progress
-        paddr = cpu.mmu.translate(vaddr, Access.LOAD)
-        return cpu.bus.read(paddr, size, Access.LOAD)
+        return cpu.read_virtual(vaddr, size)
 
     @staticmethod
     def _slow_store(cpu: Cpu, vaddr: int, size: int, value: int, progress: int) -> None:
         cpu.progress = progress
-        paddr = cpu.mmu.translate(vaddr, Access.STORE)
-        cpu.bus.write(paddr, size, value)
+        cpu.write_virtual(vaddr, size, value)
 
     def _code_write_fast(self, offset: int, size: int) -> None:
         self.machine.bus.note_write(self.ram, offset, size)

@@ -433,11 +433,6 @@ def test_mmus_are_registered_for_riscv64_and_riscv_is_the_default():
     assert RiscV64.default_mmu == "riscv"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engines translate a misaligned access once and read physically contiguous bytes; "
-    "an access crossing into another page needs the kernel's slow paths to split it",
-)
 @pytest.mark.parametrize("engine", engines())
 def test_misaligned_load_across_pages_reads_both_mappings(engine):
     factory = get_registry().get("engine", engine).load()
