@@ -78,15 +78,18 @@ class Cpu:
         return self.mmu.translate(vaddr & mask(64), access)
 
     def read_virtual(self, vaddr: int, size: int, access: Access = Access.LOAD) -> int:
-        """Read through the MMU; an access that crosses into another page is split, each
-        part translated (and faulting) on its own. Raises GuestTrap or BusError."""
+        """Read through the MMU. An access crossing into a page mapped elsewhere is split,
+        each part translated (and faulting) on its own. Raises GuestTrap or BusError."""
         vaddr &= mask(64)
         first = PAGE_SIZE - (vaddr & (PAGE_SIZE - 1))
         mmu = self.mmu
         if size <= first or mmu.is_identity():
             return self.bus.read(mmu.translate(vaddr, access), size, access)
+        lo = mmu.translate(vaddr, access)
         hi = mmu.translate((vaddr + first) & mask(64), access)
-        value = self.bus.read(mmu.translate(vaddr, access), first, access)
+        if hi == lo + first:  # physically contiguous: one access, as without paging
+            return self.bus.read(lo, size, access)
+        value = self.bus.read(lo, first, access)
         return value | self.bus.read(hi, size - first, access) << (8 * first)
 
     def write_virtual(self, vaddr: int, size: int, value: int) -> None:
@@ -100,6 +103,9 @@ class Cpu:
             return
         lo = mmu.translate(vaddr, Access.STORE)
         hi = mmu.translate((vaddr + first) & mask(64), Access.STORE)
+        if hi == lo + first:
+            self.bus.write(lo, size, value)
+            return
         self.bus.write(lo, first, value & mask(8 * first))
         self.bus.write(hi, size - first, value >> (8 * first))
 
