@@ -13,13 +13,13 @@ from types import SimpleNamespace
 
 import attrs
 import pytest
+
+from vmcore import FlatMmu, Machine
+from vmcore.plugins import get_registry
 from vmcore_isa_riscv import csr, decoder
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.ext import rv64d, rv64f
 from vmcore_isa_riscv.isa import RiscV64
-
-from vmcore import FlatMmu, Machine
-from vmcore.plugins import get_registry
 
 BASE = 0x80000000
 HANDLER = BASE + 0x1000

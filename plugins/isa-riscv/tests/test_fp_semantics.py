@@ -21,6 +21,7 @@ from test_fp_harness import (
     enc,
     run,
 )
+
 from vmcore_isa_riscv import csr
 
 NX, UF, OF, DZ, NV = 1, 2, 4, 8, 16

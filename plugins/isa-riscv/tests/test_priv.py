@@ -9,12 +9,12 @@ the same behaviour end to end.
 from __future__ import annotations
 
 import pytest
+
+from vmcore import FlatMmu, GuestTrap, Machine
 from vmcore_isa_riscv import csr
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.devices.clint import Clint
 from vmcore_isa_riscv.isa import RiscV64
-
-from vmcore import FlatMmu, GuestTrap, Machine
 
 M, S, U = csr.M, csr.S, csr.U
 N = csr.CSR_NUMBERS

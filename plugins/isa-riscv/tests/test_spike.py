@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from baremetal_util import BAREMETAL, build_guest, needs_cc, run_elf
-from vmcore_isa_riscv.boards.spike import CLINT_BASE, RAM_BASE
 
 from vmcore import ConfigError
 from vmcore.build import build_machine
 from vmcore.config import MachineConfig
 from vmcore.plugins import get_registry
+from vmcore_isa_riscv.boards.spike import CLINT_BASE, RAM_BASE
 
 VMCTL = str(Path(sys.executable).with_name("vmctl"))
 

@@ -1,7 +1,6 @@
 """How Linux user mode sees a riscv64 hart (the psABI's syscall convention)."""
 
 from vmcore import LinuxAbi
-
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.traps import Cause
 
