@@ -102,6 +102,13 @@ class Machine:
             self._engine = self._engine_factory(self)
         return self._engine
 
+    @property
+    def engine_slice(self) -> int:
+        """Most instructions per hart between two looks at events and interrupts: an
+        engine may ask for longer slices (a native engine's round trip to Python is its
+        main cost); timer events still end a slice early."""
+        return getattr(self.engine, "slice_insns", None) or self.slice_insns
+
     def add_device(self, name: str, device: Any) -> Any:
         if name in self.devices:
             raise ValueError(f"two devices named {name!r}")
@@ -191,7 +198,7 @@ class Machine:
                     # (a hart caught in a trap loop retires nothing but must stop too)
                     self.stop_reason = StopReason.LIMIT
                     break
-                budget = self.slice_insns
+                budget = self.engine_slice
                 nxt = self._next_event_ns()
                 if nxt is not None and self.clock == "virtual":
                     ahead = (nxt - self.now_ns()) // self.ns_per_insn

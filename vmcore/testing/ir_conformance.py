@@ -1382,18 +1382,19 @@ class IRConformance:
         loop = h.place(lambda b, pc: b.goto(pc + 4))
         loop += 4
         h.place(lambda b, pc: b.set(10, b.add(b.get(10), 1)))
-        h.place(lambda b, pc: b.branch(b.ult(b.get(10), 100_000), loop, pc + 4))
+        slice_ = h.machine.engine_slice
+        h.place(lambda b, pc: b.branch(b.ult(b.get(10), 4 * slice_), loop, pc + 4))
         h.place(halt_insn)
         before = h.cpu.retired()
-        assert h.run(start, {9: 0, 10: 0}) == StopReason.HALT
+        assert h.run(start, {9: 0, 10: 0}, limit=10 * slice_) == StopReason.HALT
         assert (h.s[NTRAPS], h.s[CAUSE]) == (1, CAUSE_IRQ)
         n = h.s[10]
-        assert h.s[9] == 10 and n < 100_000
+        assert h.s[9] == 10 and n < 4 * slice_
         in_loop = {loop: 2 * n, loop + 4: 2 * n - 1}
         assert h.s[EPC] in in_loop or 4 <= (h.s[EPC] - start) // 4 <= 10
         expected = 11 + in_loop[h.s[EPC]] if h.s[EPC] in in_loop else (h.s[EPC] - start) // 4
         assert h.s[TRAP_RETIRED] == before + expected
-        assert expected <= h.machine.slice_insns + 11
+        assert expected <= slice_ + 11
 
     # -- budgets ----------------------------------------------------------------------------------
 

@@ -7,8 +7,8 @@ the native code; the tiered default checks the hand-over between interp and nati
 from __future__ import annotations
 
 import pytest
-from vmcore.testing.ir_conformance import IRConformance
 
+from vmcore.testing.ir_conformance import IRConformance
 from vmcore_jit_llvm.engine import JitEngine, JitOptions
 
 

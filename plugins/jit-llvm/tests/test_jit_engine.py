@@ -40,9 +40,9 @@ from toy import (
     enc,
     make_machine,
 )  # fmt: skip
-from vmcore_jit_llvm.engine import JitEngine, JitOptions
 
 from vmcore.engines.interp import InterpEngine
+from vmcore_jit_llvm.engine import JitEngine, JitOptions
 
 DATA = 0x8000
 

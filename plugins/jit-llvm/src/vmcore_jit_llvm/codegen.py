@@ -381,19 +381,28 @@ class BlockGen:
 
     def op_neg(self, op):
         a = op.args[0]
-        self.define(op, f"sub {self.ty(a)} 0, {self.v(a)}" if a.width > 1 else f"add i1 {self.v(a)}, false")
+        self.define(
+            op, f"sub {self.ty(a)} 0, {self.v(a)}" if a.width > 1 else f"add i1 {self.v(a)}, false"
+        )
 
     def _shift(self, op: Op) -> None:
         a, b = op.args
         w, t, va, vb = a.width, self.ty(a), self.v(a), self.v(b)
-        big = self.ins(f"icmp uge {t} {vb}, {lit(w, w)}") if w > 1 else self.ins(f"icmp eq i1 {vb}, true")
+        big = (
+            self.ins(f"icmp uge {t} {vb}, {lit(w, w)}")
+            if w > 1
+            else self.ins(f"icmp eq i1 {vb}, true")
+        )
         if op.name == "ashr":
             amt = self.ins(f"select i1 {big}, {t} {lit(w - 1, w)}, {t} {vb}")
             self.define(op, f"ashr {t} {va}, {amt}")
             return
         amt = self.ins(f"and {t} {vb}, {lit(w - 1, w)}")
         r = self.ins(f"{op.name} {t} {va}, {amt}")
-        self.define(op, f"select i1 {big}, {t} 0, {t} {r}" if w > 1 else f"select i1 {big}, i1 false, i1 {r}")
+        self.define(
+            op,
+            f"select i1 {big}, {t} 0, {t} {r}" if w > 1 else f"select i1 {big}, i1 false, i1 {r}",
+        )
 
     op_shl = op_lshr = op_ashr = _shift
 

@@ -28,7 +28,9 @@ def _capstone_for_host() -> Any:
     if arch in ("aarch64", "arm64"):
         return capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
     if arch.startswith("riscv64"):
-        return capstone.Cs(capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV64 | capstone.CS_MODE_RISCVC)
+        return capstone.Cs(
+            capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV64 | capstone.CS_MODE_RISCVC
+        )
     raise ValueError(f"no capstone mode for host {triple}")
 
 

@@ -57,12 +57,12 @@ from vmcore_jit_llvm.codegen import (
     IO_R1,
     IO_WORDS,
     LIMIT,
-    K,
     NCTL,
     TRAP_PC,
     TVAL,
     USED,
     Env,
+    K,
     Site,
 )
 
@@ -194,6 +194,9 @@ class JitEngine(InterpEngine):
     """Tiered LLVM JIT; see the module docstring."""
 
     name = "jit"
+    #: instructions per machine slice: each return to Python costs about 1 us, so the JIT
+    #: runs long slices (timer events still end them early)
+    slice_insns = 200_000
 
     def __init__(self, machine: Any, options: JitOptions | None = None) -> None:
         super().__init__(machine)
@@ -240,7 +243,9 @@ class JitEngine(InterpEngine):
         self.env = Env(
             nslots=self.nslots,
             io=ctypes.addressof(self._io),
-            callbacks={k: ctypes.cast(v, ctypes.c_void_p).value for k, v in self._callbacks.items()},
+            callbacks={
+                k: ctypes.cast(v, ctypes.c_void_p).value for k, v in self._callbacks.items()
+            },
             table=self._table_address,
             table_mask=self._tsize - 1,
             add_site=self._add_site,
@@ -266,7 +271,7 @@ class JitEngine(InterpEngine):
             self._dispatch = _DISPATCH(jit.address("vm_dispatch"))
             self._miss_stub = jit.address("vm_miss")
             self._jit = jit
-            for mode, table in self._tables.items():
+            for _mode, table in self._tables.items():
                 self._clear_table(table)
         return self._jit
 
