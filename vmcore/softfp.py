@@ -22,9 +22,10 @@ Naming (the interp engine and the JIT call these by name):
 * ``cvt_<f>_<i>(a, rm)`` float to integer, i in i32, ui32, i64, ui64, result as an
   unsigned pattern of the integer's width (fcvt.w.s gives 32 bits; the lifter sign-extends);
 * ``cvt_<i>_<f>(a, rm)`` integer (unsigned pattern of its width) to float;
-* pure helpers for lifters: ``fclass_<f>(a)`` (RISC-V 10-bit class mask), ``fmin_<f>`` and
-  ``fmax_<f>`` (RISC-V 2019+ minimumNumber/maximumNumber), ``is_nan_<f>``, ``is_snan_<f>``,
-  :data:`CANONICAL_NAN`.
+* :data:`CANONICAL_NAN` of each format, and :data:`FORMATS` (width, exponent, fraction bits).
+
+ISA-specific semantics beyond these (RISC-V fclass and fmin/fmax, say) belong to the ISA
+plugin, built from the same bit patterns.
 
 Why generated source: each operation is one flat function with the bit <-> SoftFloat object
 conversions inlined (no helper calls, no per-call lookups). The rounding mode and the flags
@@ -193,83 +194,6 @@ for _name in _GENERATED:
 globals().update({n: _NS[n] for n in _GENERATED})
 
 
-# -- pure helpers for lifters (no SoftFloat needed) -----------------------------------------
-
-
-def _make_pure(fmt: str) -> dict[str, Any]:
-    w, e, m = FORMATS[fmt]
-    sign = 1 << (w - 1)
-    full = (1 << w) - 1
-    exp_mask = ((1 << e) - 1) << m
-    frac_mask = (1 << m) - 1
-    quiet = 1 << (m - 1)
-    inf = exp_mask
-    cnan = CANONICAL_NAN[fmt]
-
-    def is_nan(a: int) -> bool:
-        return (a & ~sign & full) > inf
-
-    def is_snan(a: int) -> bool:
-        return (a & ~sign & full) > inf and not a & quiet
-
-    def fclass(a: int) -> int:
-        """RISC-V fclass: bit 0 -inf, 1 -normal, 2 -subnormal, 3 -0, 4 +0, 5 +subnormal,
-        6 +normal, 7 +inf, 8 signalling NaN, 9 quiet NaN."""
-        neg = bool(a & sign)
-        ex = a & exp_mask
-        fr = a & frac_mask
-        if ex == exp_mask:
-            if fr == 0:
-                return 1 if neg else 1 << 7
-            return 1 << 9 if fr & quiet else 1 << 8
-        if ex == 0:
-            if fr == 0:
-                return 1 << 3 if neg else 1 << 4
-            return 1 << 2 if neg else 1 << 5
-        return 1 << 1 if neg else 1 << 6
-
-    def key(a: int) -> int:
-        # monotonic map of non-NaN bit patterns onto unsigned ints (-0 below +0)
-        return (~a & full) if a & sign else (a | sign)
-
-    def fmin(a: int, b: int) -> tuple[int, int]:
-        an, bn = is_nan(a), is_nan(b)
-        flags = 16 if is_snan(a) or is_snan(b) else 0
-        if an and bn:
-            return cnan, flags
-        if an:
-            return b, flags
-        if bn:
-            return a, flags
-        return (a if key(a) <= key(b) else b), flags
-
-    def fmax(a: int, b: int) -> tuple[int, int]:
-        an, bn = is_nan(a), is_nan(b)
-        flags = 16 if is_snan(a) or is_snan(b) else 0
-        if an and bn:
-            return cnan, flags
-        if an:
-            return b, flags
-        if bn:
-            return a, flags
-        return (a if key(a) >= key(b) else b), flags
-
-    fmin.__doc__ = (
-        f"RISC-V fmin.{fmt[1:]}: the smaller of a and b, -0 < +0; one NaN gives the other"
-        " operand, two give the canonical NaN; a signalling NaN raises NV."
-    )
-    fmax.__doc__ = fmin.__doc__.replace("fmin", "fmax").replace("smaller", "larger")
-    out = {"is_nan": is_nan, "is_snan": is_snan, "fclass": fclass, "fmin": fmin, "fmax": fmax}
-    named = {}
-    for k, fn in out.items():
-        fn.__name__ = fn.__qualname__ = f"{k}_{fmt}"
-        named[f"{k}_{fmt}"] = fn
-    return named
-
-
-for _f in FORMATS:
-    globals().update(_make_pure(_f))
-
 #: names of every operation this module exports (for engines that bind them up front)
 OPERATIONS = tuple(sorted(_GENERATED))
 
@@ -279,5 +203,4 @@ __all__ = [
     "INTS",
     "OPERATIONS",
     *OPERATIONS,
-    *sorted(f"{k}_{f}" for f in FORMATS for k in ("is_nan", "is_snan", "fclass", "fmin", "fmax")),
 ]

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import attrs
 
 from vmcore import Helper, Value, softfp
-from vmcore_isa_riscv import csr
+from vmcore_isa_riscv import csr, fp_helpers
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.lifting import sext
 from vmcore_isa_riscv.traps import Cause
@@ -197,12 +197,12 @@ def _bits_of(fn: Callable[[int, int], tuple[int, int]]) -> Helper:
 
 
 MINMAX = {
-    (op, f.name): _bits_of(getattr(softfp, f"{op}_{f.name}"))
+    (op, f.name): _bits_of(getattr(fp_helpers, f"{op}_{f.name}"))
     for op in ("fmin", "fmax")
     for f in (S, D)
 }
 FCLASS = {
-    f.name: Helper(getattr(softfp, f"fclass_{f.name}"), width=64, name=f"fclass_{f.name}")
+    f.name: Helper(getattr(fp_helpers, f"fclass_{f.name}"), width=64, name=f"fclass_{f.name}")
     for f in (S, D)
 }
 
