@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vmcore.ir import Access, GuestTrap, mask
+from vmcore.ir import Access, mask
 from vmcore.memory import PAGE_SIZE, BusError
 
 if TYPE_CHECKING:
@@ -125,9 +125,6 @@ class Cpu:
     def fetch(self, vaddr: int, size: int) -> int:
         """Instruction fetch (used by lifters); faults become GuestTrap."""
         return self.load(vaddr, size, Access.FETCH)
-
-    def raise_trap(self, cause: int, tval: int = 0) -> None:
-        raise GuestTrap(cause, tval)
 
     def __repr__(self) -> str:
         return f"<Cpu {self.index} {self.isa.name} pc={self.pc:#x}>"

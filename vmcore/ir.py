@@ -575,10 +575,6 @@ class Builder:
         self._emit("branch", None, (cond, self.const(taken, 64), self.const(not_taken, 64)))
         self.ended = True
 
-    def end_sync(self) -> None:
-        """Ask the run loop to regain control after this block (mode or cache may change)."""
-        self.block.sync = True
-
     def finish(self) -> Block:
         if VERIFY:
             verify(self.block)

@@ -130,7 +130,8 @@ class Machine:
         heapq.heappush(self._events, (ev.when, next(self._seq), ev))
         return ev
 
-    def _next_event_ns(self) -> int | None:
+    def next_event_ns(self) -> int | None:
+        """When the next scheduled event is due (machine time), or None if none is."""
         while self._events and self._events[0][2].cancelled:
             heapq.heappop(self._events)
         return self._events[0][0] if self._events else None
@@ -199,7 +200,7 @@ class Machine:
                     self.stop_reason = StopReason.LIMIT
                     break
                 budget = self.engine_slice
-                nxt = self._next_event_ns()
+                nxt = self.next_event_ns()
                 if nxt is not None and self.clock == "virtual":
                     ahead = (nxt - self.now_ns()) // self.ns_per_insn
                     budget = max(1, min(budget, ahead))
@@ -230,7 +231,7 @@ class Machine:
 
     def _skip_idle_time(self) -> bool:
         """Every hart waits: jump virtual time to the next event (or sleep for host time)."""
-        nxt = self._next_event_ns()
+        nxt = self.next_event_ns()
         if nxt is None:
             return False
         if self.clock == "host":

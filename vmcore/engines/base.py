@@ -35,7 +35,6 @@ class TranslationCache:
         self.by_page: dict[int, list[tuple[int, int]]] = defaultdict(list)
         #: truncated blocks for budgets ending mid-block, keyed (mode, pc, length)
         self.partial: dict[tuple[int, int, int], tuple] = {}
-        self.hits = 0
 
     def table(self, mode: int) -> dict[int, tuple]:
         return self.tables[mode]

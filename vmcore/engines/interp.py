@@ -127,12 +127,6 @@ class _Codegen:
         self.cur_deps: set[int] = set()
         self.indent = " " * (16 if region is not None else 8)
 
-    def const_of(self, v: Value) -> int | None:
-        for op in self.block.ops:
-            if op.dst is not None and op.dst.id == v.id:
-                return op.args[0] if op.name == "const" else None
-        return None
-
     def name(self, v: Value) -> str:
         if v.id in self.expr:
             return self.expr[v.id]
@@ -219,12 +213,13 @@ class _Codegen:
         body = "\n".join(self.lower())
         load = "; ".join(f"r{s} = S[{s}]" for s in sorted(self.slots)) or "pass"
         store = "; ".join(f"S[{s}] = r{s}" for s in sorted(self.written)) or "pass"
+        body = body.replace("@WB@", store).replace("@RL@", load)  # around state helpers
         return (
             "def blk(S, C):\n"
             f"    {load}\n"
             "    k = smc = 0\n"
             "    try:\n"
-            f"{body.replace('@WB@', store)}\n"
+            f"{body}\n"
             "    except (GuestTrap, BusError) as e:\n"
             f"        {store}\n"
             "        e.insn_index = k\n"
@@ -579,7 +574,7 @@ def lower_region(blocks: list[Block], fast_ram: bool, consts: dict[str, Any]) ->
 
 def lower_block(block: Block, fast_ram: bool, consts: dict[str, Any]) -> str:
     """Python source for ``block`` (exposed for tests and ``--jit-dump``-style debugging)."""
-    return _finish(_Codegen(block, fast_ram, consts))
+    return _Codegen(block, fast_ram, consts).generate()
 
 
 def _dispatch(pcs: list[int], bodies: dict[int, list[str]], indent: int) -> list[str]:
@@ -600,13 +595,6 @@ def _dispatch(pcs: list[int], bodies: dict[int, list[str]], indent: int) -> list
         out += [pad + "    " + line for line in bodies[pc]]
     out += [f"{pad}else:", f"{pad}    break"]
     return out
-
-
-def _finish(gen: _Codegen) -> str:
-    src = gen.generate()
-    slots = sorted(gen.slots)
-    reload = "; ".join(f"r{s} = S[{s}]" for s in slots) or "pass"
-    return src.replace("@RL@", reload)
 
 
 class InterpEngine(Engine):
@@ -630,7 +618,6 @@ class InterpEngine(Engine):
         )
         for size in (1, 2, 4, 8):
             self.globals[f"RL{size}"] = (ram.size - size) if ram else -1
-        self.translations = 0
         self.region_heads: set[tuple[int, int]] = set()
         self.heat: dict[int, int] = {}
 
@@ -655,14 +642,13 @@ class InterpEngine(Engine):
         code = compile(src, name, "exec")
         ns: dict[str, Any] = {}
         exec(code, self.globals, ns)
-        self.translations += 1
         fn = ns["blk"]
         fn.source = src
         return fn
 
     def compile(self, cpu: Cpu, block: Block) -> Callable:
         fast = self.ram is not None and cpu.mmu.is_identity()
-        fn = self._load(_finish(_Codegen(block, fast, self.globals)), f"<block {block.pc:#x}>")
+        fn = self._load(lower_block(block, fast, self.globals), f"<block {block.pc:#x}>")
         fn.block = block
         return fn
 

@@ -7,7 +7,6 @@ trap conventions so each lifter reads like the spec's pseudo-code.
 from __future__ import annotations
 
 from vmcore import Builder, Cpu, Value
-from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.traps import Cause
 
 
@@ -94,7 +93,3 @@ class Lift:
 
     def illegal(self) -> None:
         self.b.trap(Cause.ILLEGAL_INSN, self.bits)
-
-    def priv_at_least(self, level: int) -> bool:
-        """Privilege is part of the mode key, so lifters may test it at translation time."""
-        return self.cpu.s[R.PRIV] >= level

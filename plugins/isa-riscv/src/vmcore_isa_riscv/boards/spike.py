@@ -120,7 +120,7 @@ class Htif:
             v = cpu.arch.csrs.values
             if not cpu.waiting or v[csr.MIP] & v[csr.MIE]:
                 return False
-        return m._next_event_ns() is None
+        return m.next_event_ns() is None
 
     def handle(self, value: int) -> None:
         device, cmd, payload = value >> 56, (value >> 48) & 0xFF, value & ((1 << 48) - 1)
