@@ -25,6 +25,6 @@ class TestJitTieredConformance(IRConformance):
     @pytest.fixture
     def engine_factory(self):
         def factory(machine):
-            return JitEngine(machine, JitOptions(threshold=20, batch=4))
+            return JitEngine(machine, JitOptions(threshold=20, batch=4, superblock=8))
 
         return factory

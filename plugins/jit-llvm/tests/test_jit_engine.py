@@ -47,9 +47,12 @@ from vmcore_jit_llvm.engine import JitEngine, JitOptions
 DATA = 0x8000
 
 
-def jit(threshold=1, batch=1000, **kw):
+def jit(threshold=1, batch=1000, background=False, **kw):
+    """A jit factory; compiling inline (background=False) makes the native stats exact."""
+
     def factory(machine):
-        return JitEngine(machine, JitOptions(threshold=threshold, batch=batch, **kw))
+        opts = JitOptions(threshold=threshold, batch=batch, background=background, **kw)
+        return JitEngine(machine, opts)
 
     return factory
 
@@ -107,6 +110,33 @@ def test_loop_runs_native_and_matches():
     assert b.exit_code == 0 and a.cpus[0].s[1] == sum(range(100_001))
     assert b.engine.stats["native_blocks"] >= 1
     assert b.engine.stats["native_entries"] >= 1
+
+
+def test_background_compile_matches_and_goes_native():
+    """Compiled on the compiler thread, installed between slices: same state as interp."""
+    words = loop_program(2_000_000)
+    a, b = lockstep(words, chunks=[1000] * 5 + [50_000] * 200, engine=jit(background=True))
+    assert b.exit_code == 0
+    b.engine._compiler.drain()
+    assert b.engine.stats["native_blocks"] >= 1
+
+
+def test_background_compile_of_a_rewritten_page_is_discarded():
+    words = loop_program(100_000)
+    b = make_machine(jit(threshold=50, background=True), words)
+    eng = b.engine
+    held = []
+    submit, eng._compiler.submit = eng._compiler.submit, held.append
+    b.run(limit=2000)
+    assert held, "the hot loop should have been sent to the compiler"
+    eng.invalidate_page(BASE)  # its code changes while it compiles
+    for job in held:
+        submit(job)
+    eng._compiler.drain()
+    eng._collect()
+    assert eng.stats["compiles_discarded"] == len(held)
+    assert not eng._inflight and not eng._compiling
+    assert b.run(limit=10_000_000) == "halt"
 
 
 @pytest.mark.parametrize("limit", [1, 2, 5, 17, 100, 2999, 3001])

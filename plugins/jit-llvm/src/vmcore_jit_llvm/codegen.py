@@ -23,6 +23,9 @@ from typing import Any
 import attrs
 
 from vmcore.ir import Access, Block, Op, Value, mask, to_signed
+from vmcore_jit_llvm import fpnative
+
+M64 = mask(64)
 
 # -- control slots (after the ISA's slots) ----------------------------------------------------
 USED = 0  #: instructions retired since entering native code
@@ -49,6 +52,14 @@ IO_R1 = 1  #: result (high word of 128-bit results)
 IO_FLAGS = 3  #: FP exception flags
 IO_ARGS = 4  #: first argument word
 IO_WORDS = 64
+
+#: calling convention of the stubs in front of the Python callbacks. Slow paths call them;
+#: with a convention that preserves (nearly) every register, a block's fast path needs no
+#: callee-saved registers, so no prologue and epilogue on every block entry. x86-64 and
+#: AArch64 have it; elsewhere the callbacks are called directly (see ``callback_stubs``).
+CALLBACK_CC = "preserve_mostcc"
+#: callback name -> its parameter count
+CALLBACK_ARITY = {"load": 3, "store": 5, "codew": 2, "call": 1}
 
 _CMP = {"eq": "eq", "ne": "ne", "ult": "ult", "ule": "ule", "slt": "slt", "sle": "sle"}
 _SIMPLE = {"add": "add", "sub": "sub", "mul": "mul", "and": "and", "or": "or", "xor": "xor"}
@@ -112,9 +123,16 @@ class Env:
     ram_size: int = 0
     code_pages: int = 0  #: address of main RAM's code_pages bytes
     softfp: Any = None
+    #: "load", ... -> address of a CALLBACK_CC stub calling the callback (set by the engine
+    #: once the dispatcher module is compiled; empty: call the callbacks directly)
+    stubs: dict[str, int] = attrs.field(factory=dict)
 
     def ctl(self, which: int) -> int:
         return self.nslots + which
+
+
+def _is_literal(operand: str) -> bool:
+    return operand.lstrip("-").isdigit()
 
 
 def lit(value: int, width: int) -> str:
@@ -124,11 +142,22 @@ def lit(value: int, width: int) -> str:
 
 
 class BlockGen:
-    """Lowers one block to the text of one LLVM function."""
+    """Lowers a unit -- one block, or a region of blocks entered at the first -- to the text
+    of one LLVM function.
 
-    def __init__(self, env: Env, block: Block, fname: str, fast_ram: bool) -> None:
+    In a region, an exit to a member block with a constant target is a plain branch (the
+    budget is still checked at every block, on a counter kept in a register); every other
+    exit chains through the translation table as a single block's does.
+    """
+
+    def __init__(self, env: Env, block: Block | list[Block], fname: str, fast_ram: bool) -> None:
         self.env = env
-        self.block = block
+        self.blocks = block if isinstance(block, list) else [block]
+        self.block = self.blocks[0]
+        #: guest pc -> label of the unit's blocks (a block that jumps to itself loops here)
+        self.local = {b.pc: f"B{i}" for i, b in enumerate(self.blocks)}
+        self.used = "%used0"  #: instructions retired before the current block (SSA name)
+        self.nu = "%nu0"  #: ... and after it
         self.fname = fname
         self.fast = fast_ram and env.ram_size > 0
         self.lines: list[str] = []
@@ -168,6 +197,7 @@ class BlockGen:
         return f"i{w}"
 
     def slot(self, s: int) -> str:
+        """Pointer to state slot ``s`` (at each use: LLVM folds it into the access)."""
         return self.ins(f"getelementptr i64, ptr %S, i64 {s}")
 
     def io(self, word: int) -> str:
@@ -204,8 +234,14 @@ class BlockGen:
         return fn
 
     def callback(self, name: str, args: list[str]) -> str:
-        fp = f"inttoptr (i64 {self.env.callbacks[name]} to ptr)"
-        st = self.ins(f"call i32 {fp}({', '.join('i64 ' + a for a in args)})")
+        # the callee reads USED (for cpu.instret), which is kept in a register
+        self.emit(f"store i64 {self.used}, ptr {self.slot(self.env.ctl(USED))}")
+        stub = self.env.stubs.get(name)
+        if stub is not None:  # through a stub that saves registers: the fast path keeps them
+            fp = f"{CALLBACK_CC} i32 inttoptr (i64 {stub} to ptr)"
+        else:
+            fp = f"i32 inttoptr (i64 {self.env.callbacks[name]} to ptr)"
+        st = self.ins(f"call {fp}({', '.join('i64 ' + a for a in args)})")
         bad = self.ins(f"icmp eq i32 {st}, 1")
         ok = self.newlabel()
         exc = self.exit_label(EXIT_EXC)
@@ -218,29 +254,65 @@ class BlockGen:
     def exit_label(self, reason: int, extra: tuple[tuple[int, str], ...] = ()) -> str:
         """A cold block ending the run at instruction k with ``reason``; returns its label."""
         name = self.newlabel()
-        self.pending.append((name, reason, self.k, extra))
+        self.pending.append((name, reason, self.k, extra, self.used, self.block))
         return name
 
     def emit_exits(self) -> None:
+        """The abnormal exits share one block that stores the control slots (phis pick the
+        values), which keeps the function small: LLVM's compile time grows with it."""
+        if not self.pending:
+            return
         env = self.env
-        insns = self.block.insns
-        for name, reason, k, extra in self.pending:
+        columns: dict[str, list[str]] = {
+            c: [] for c in ("used", "k", "reason", "pc", "cause", "tval")
+        }
+        for name, reason, k, extra, used, block in self.pending:
             self.label(name)
-            u = self.ins(f"add i64 %used, {k}")
-            self.emit(f"store i64 {u}, ptr {self.slot(env.ctl(USED))}")
-            self.emit(f"store i64 {reason}, ptr {self.slot(env.ctl(EXIT))}")
-            self.emit(f"store i64 {k}, ptr {self.slot(env.ctl(K))}")
-            pc = insns[k].pc if k < len(insns) else self.block.pc
-            self.emit(f"store i64 {lit(pc, 64)}, ptr {self.slot(env.ctl(TRAP_PC))}")
-            for slot, val in extra:
-                self.emit(f"store i64 {val}, ptr {self.slot(env.ctl(slot))}")
-            self.emit("ret i64 0")
+            self.emit("br label %exit")
+            pc = block.insns[k].pc if k < len(block.insns) else block.pc
+            more = dict(extra)
+            row = {
+                "used": used,
+                "k": str(k),
+                "reason": str(reason),
+                "pc": lit(pc, 64),
+                "cause": more.get(CAUSE, "0"),
+                "tval": more.get(TVAL, "0"),
+            }
+            for c, v in row.items():
+                columns[c].append(f"[{v}, %{name}]")
+        self.label("exit")
+        for c, incoming in columns.items():
+            self.emit(f"%e.{c} = phi i64 {', '.join(incoming)}")
+        self.emit("%e.u = add i64 %e.used, %e.k")
+        for c, slot in (("u", USED), ("reason", EXIT), ("k", K), ("pc", TRAP_PC)):
+            self.emit(f"store i64 %e.{c}, ptr {self.slot(env.ctl(slot))}")
+        for c, slot in (("cause", CAUSE), ("tval", TVAL)):
+            self.emit(f"store i64 %e.{c}, ptr {self.slot(env.ctl(slot))}")
+        self.emit("ret i64 0")
 
-    def chain(self, target: str, used: str = "%nu", sync: bool | None = None) -> None:
-        """Leave the block for ``target`` (an i64 operand): tail-call it if translated."""
+    def chain(self, target: str, used: str | None = None, sync: bool | None = None) -> None:
+        """Leave the block for ``target`` (an i64 operand): branch to it inside a region,
+        else tail-call it if translated."""
         env = self.env
+        used = self.nu if used is None else used
+        sync = self.block.sync if sync is None else sync
+        local = self.local.get(int(target) & M64) if _is_literal(target) else None
+        if local is not None and not sync:
+            if any(op.name == "store" for op in self.block.ops):
+                # this block's own store may have hit code: the branch would skip the check
+                # the table gives (the written page's entries are gone), so leave instead
+                f = self.ins("load i1, ptr %smcp")
+                out, go = self.newlabel(), self.newlabel()
+                self.emit(f"br i1 {f}, label %{out}, label %{go}")
+                self.label(out)
+                self.chain(target, used, sync=True)
+                self.label(go)
+            self.emit(f"store i64 {used}, ptr %usedp")
+            self.emit(f"br label %{local}")
+            return
         self.emit(f"store i64 {used}, ptr {self.slot(env.ctl(USED))}")
-        if self.block.sync if sync is None else sync:
+        if sync:
             self.emit(f"store i64 {EXIT_SYNC}, ptr {self.slot(env.ctl(EXIT))}")
             self.emit(f"ret i64 {target}")
             return
@@ -268,42 +340,56 @@ class BlockGen:
         out, ok = self.newlabel(), self.newlabel()
         self.emit(f"br i1 {f}, label %{out}, label %{ok}")
         self.label(out)
-        used = self.ins(f"add i64 %used, {self.k}")
+        used = self.ins(f"add i64 {self.used}, {self.k}")
         self.chain(lit(self.block.insns[self.k].pc, 64), used, sync=True)
         self.label(ok)
 
     # -- driver -----------------------------------------------------------------------------
 
     def generate(self) -> str:
-        env, block = self.env, self.block
+        env = self.env
         self.pending: list = []
-        n = len(block.insns)
         self.label("entry")
-        used_p = self.slot(env.ctl(USED))
-        self.emit(f"%used = load i64, ptr {used_p}")
+        self.emit("%smcp = alloca i1")
+        self.emit("%usedp = alloca i64")
+        u = self.ins(f"load i64, ptr {self.slot(env.ctl(USED))}")
+        self.emit(f"store i64 {u}, ptr %usedp")
+        self.emit("br label %B0")
+        for i, block in enumerate(self.blocks):
+            self.gen_block(i, block)
+        self.emit_exits()
+        body = "\n".join(self.lines)
+        return f"define i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n"
+
+    def gen_block(self, i: int, block: Block) -> None:
+        """One block: the budget check, then its ops (``self.block`` is ``block``)."""
+        env = self.env
+        self.block, self.vals = block, {}
+        self.used, self.nu = f"%used{i}", f"%nu{i}"
+        n = len(block.insns)
+        self.label(f"B{i}")
+        self.emit(f"{self.used} = load i64, ptr %usedp")
         lim = self.ins(f"load i64, ptr {self.slot(env.ctl(LIMIT))}")
-        self.emit(f"%nu = add i64 %used, {n}")
-        ok = self.ins(f"icmp ule i64 %nu, {lim}")
-        self.emit(f"br i1 {ok}, label %body, label %over")
-        self.label("over")
+        self.emit(f"{self.nu} = add i64 {self.used}, {n}")
+        ok = self.ins(f"icmp ule i64 {self.nu}, {lim}")
+        body, over = self.newlabel(), self.newlabel()
+        self.emit(f"br i1 {ok}, label %{body}, label %{over}")
+        self.label(over)
+        self.emit(f"store i64 {self.used}, ptr {self.slot(env.ctl(USED))}")
         self.emit(f"store i64 {EXIT_BUDGET}, ptr {self.slot(env.ctl(EXIT))}")
         self.emit(f"ret i64 {lit(block.pc, 64)}")
-        self.label("body")
-        self.emit("%smcp = alloca i1")
+        self.label(body)
         self.emit("store i1 false, ptr %smcp")
         starts = {ins.index: i for i, ins in enumerate(block.insns)}
         stored = False
-        for i, op in enumerate(block.ops):
-            if i in starts:
-                self.k = starts[i]
+        for j, op in enumerate(block.ops):
+            if j in starts:
+                self.k = starts[j]
                 if stored:
                     self.leave_if_code_changed()
                     stored = False
             getattr(self, "op_" + op.name)(op)
             stored = stored or op.name == "store"
-        self.emit_exits()
-        body = "\n".join(self.lines)
-        return f"define i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n"
 
     # -- state -----------------------------------------------------------------------------
 
@@ -597,6 +683,8 @@ class BlockGen:
         self.site_call(site, op, args)
 
     def _fp(self, op: Op, fname: str) -> None:
+        if fpnative.lower_fp(self, op, fname):
+            return
         fn = getattr(self.env.softfp, fname)
         args = list(op.args)
         site = Site("fp", fn, tuple(a.width for a in args), op.dst.width, k=self.k)
@@ -661,14 +749,31 @@ class BlockGen:
         self.chain(self.to64(self.v(nt), nt.width))
 
 
-def lower_blocks(env: Env, blocks: list[tuple[str, Block, bool]]) -> str:
-    """LLVM IR text of a module holding ``(function name, block, fast_ram)`` blocks."""
+def lower_blocks(env: Env, blocks: list[tuple[str, Block | list[Block], bool]]) -> str:
+    """LLVM IR text of a module holding ``(function name, unit, fast_ram)`` functions, where
+    a unit is a block or a region (a list of blocks entered at the first)."""
     funcs, decls = [], set()
     for fname, block, fast in blocks:
         gen = BlockGen(env, block, fname, fast)
         funcs.append(gen.generate())
         decls |= gen.decls
     return "\n".join(sorted(decls)) + "\n\n" + "\n".join(funcs)
+
+
+def callback_stubs(env: Env, triple: str) -> str:
+    """Stubs ``vm_cb_<name>`` with CALLBACK_CC that call the C-convention callbacks, or
+    nothing on hosts without that convention."""
+    if not triple.startswith(("x86_64", "aarch64", "arm64")):
+        return ""
+    out = []
+    for name, arity in CALLBACK_ARITY.items():
+        params = ", ".join(f"i64 %a{i}" for i in range(arity))
+        out.append(
+            f"define {CALLBACK_CC} i32 @vm_cb_{name}({params}) noinline {{\n"
+            f"  %r = call i32 inttoptr (i64 {env.callbacks[name]} to ptr)({params})\n"
+            "  ret i32 %r\n}\n"
+        )
+    return "\n".join(out)
 
 
 def dispatcher(env: Env) -> str:

@@ -49,11 +49,20 @@ def _function_sizes(obj: bytes) -> dict[str, int]:
 
 
 def dump_unit(
-    directory: Path, unit: int, text: str, mod: Any, jit: Any, names: list[tuple[str, Any, bool]]
+    directory: Path,
+    unit: int,
+    text: str,
+    mod: Any,
+    jit: Any,
+    names: list[tuple[str, list[Any], bool]],
 ) -> None:
     stem = directory / f"unit{unit}"
     stem.with_suffix(".ir.txt").write_text(
-        "\n\n".join(f"; {fname}\n{format_block(blk)}" for fname, blk, _ in names) + "\n"
+        "\n\n".join(
+            f"; {fname}\n" + "\n".join(format_block(blk) for blk in blocks)
+            for fname, blocks, _ in names
+        )
+        + "\n"
     )
     stem.with_suffix(".ll").write_text(text)
     stem.with_suffix(".opt.ll").write_text(str(mod))
@@ -64,7 +73,8 @@ def dump_unit(
     except Exception as exc:  # noqa: BLE001 - the dump is best effort; say why it is missing
         out.append(f"; no disassembly: {type(exc).__name__}: {exc}")
         sizes, cs = {}, None
-    for fname, blk, _ in names:
+    for fname, blocks, _ in names:
+        blk = blocks[0]
         addr = jit.address(fname)
         size = sizes.get(fname, 0)
         out.append(f"\n{fname}: guest pc {blk.pc:#x} mode {blk.mode} at {addr:#x} ({size} bytes)")

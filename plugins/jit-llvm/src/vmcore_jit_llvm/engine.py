@@ -1,10 +1,15 @@
 """The ``jit`` engine: interp for cold code, LLVM-compiled native blocks for hot code.
 
 Tiering. Every block first runs on the inherited :class:`~vmcore.engines.interp.InterpEngine`
-path, which counts how often each block runs. A block that reaches ``threshold`` runs is
-queued; queued blocks are compiled together into one LLVM module (one hand-built pass
-pipeline and one TargetMachine per MCJIT instance) when the queue is full or at the start
-of the next ``run`` slice. LLVM costs milliseconds per block, so only hot code pays it.
+path, which counts how often each block runs (its instructions plus ENTRY_WEIGHT per run).
+A block that reaches ``threshold`` is queued; so is every block of a loop region interp
+builds, plus the region itself as one native function in which branches between its blocks
+are plain jumps. Queued units are compiled together into one LLVM module per MCJIT
+instance: loops with the full optimisation level, straight-line blocks with ``quick_opt``
+(LLVM compiles those several times faster; they are entered through the table anyway).
+Compilation runs on a background thread (``background``): LLVM releases the GIL, so the
+hart keeps running on interp meanwhile, and finished units are installed at the next
+slice; a unit whose page is written while it compiles is discarded.
 
 Native execution. The hart's state list is copied into a native uint64 buffer (the ISA's
 slots followed by a few control slots: instructions used, the limit, the exit reason and
@@ -13,11 +18,13 @@ budget on entry and tail-call their successors through a direct-mapped table per
 Python sees control again only on a table miss (untranslated code), the budget, a guest
 trap, an exception in a callback or a stop request; then the buffer is copied back.
 
-Callbacks. Slow-path memory (MMIO, outside main RAM, a non-identity MMU), helpers, FP ops
-(vmcore.softfp) and 128-bit division are ctypes callbacks. They never let an exception
-cross into native code: they store it and return 1, the block records the instruction
-index and exits, and the run loop handles the trap exactly as interp would (same pc, same
-registers, same retired count). State helpers see the state list in sync.
+Callbacks. Slow-path memory (MMIO, outside main RAM, a non-identity MMU), helpers, f128
+operations and 128-bit division are ctypes callbacks, reached through stubs with a calling
+convention that preserves registers (so fast paths need no prologue); f16/f32/f64
+operations call Berkeley SoftFloat natively (``fpnative``). Callbacks never let an
+exception cross into native code: they store it and return 1, the block records the
+instruction index and exits, and the run loop handles the trap exactly as interp would
+(same pc, same registers, same retired count). State helpers see the state list in sync.
 
 Invalidation. A store to a page holding translated code calls back into the bus (like
 interp's ``CODEW``); native blocks from that page leave the tables at once. ``flush`` and a
@@ -27,11 +34,14 @@ the old one is released when no native frame can be on the stack.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
+import queue
 import struct
+import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +51,7 @@ import llvmlite.binding as llvm
 from vmcore import softfp
 from vmcore.engines.base import MAX_BLOCK_INSNS
 from vmcore.engines.interp import REGION, InterpEngine
-from vmcore.ir import Access, Block, GuestTrap, mask
+from vmcore.ir import Access, Block, GuestTrap, Value, mask
 from vmcore.memory import PAGE_SHIFT, BusError
 from vmcore_jit_llvm import codegen
 from vmcore_jit_llvm.codegen import (
@@ -71,6 +81,10 @@ if TYPE_CHECKING:
 
 M64 = mask(64)
 EMPTY = M64  #: pc of an empty table entry (its function is the miss stub)
+#: what one run of a cold block costs beyond its instructions, in instructions: entering it
+#: from native code (a table miss) costs as much as tens of interpreted instructions, so
+#: short blocks get hot after about ``threshold / (n + ENTRY_WEIGHT)`` runs
+ENTRY_WEIGHT = 40
 
 _U64 = ctypes.c_uint64
 _LOAD_CB = ctypes.CFUNCTYPE(ctypes.c_int32, _U64, _U64, _U64)
@@ -89,6 +103,10 @@ PASSES = (
     "instruction_combine",
     "simplify_cfg",
 )
+
+#: ... for straight-line blocks compiled quickly (no GVN: at -O0 the code generator would
+#: keep every common subexpression, such as state slot addresses, in a stack slot)
+QUICK_PASSES = ("sroa", "instruction_combine", "simplify_cfg")
 
 _LLVM_READY = False
 
@@ -111,10 +129,18 @@ class JitOptions:
     batch: int = attrs.field(default=64, converter=int)
     #: native blocks before the native cache is flushed whole
     max_blocks: int = attrs.field(default=32768, converter=int)
-    #: LLVM optimisation level of the TargetMachine (0-3)
+    #: LLVM optimisation level of the TargetMachine (0-3) for loops
     opt: int = attrs.field(default=2, converter=int)
+    #: ... and for straight-line blocks (-1: the same as ``opt``)
+    quick_opt: int = attrs.field(default=0, converter=int)
     #: write LLVM IR and host disassembly of every compiled unit into this directory
     dump: str | None = None
+    #: compile on a background thread (off in eager mode and while dumping)
+    background: bool = attrs.field(
+        default=True, converter=lambda v: str(v).lower() not in ("0", "false", "no", "off")
+    )
+    #: blocks per native unit grown from a hot block along direct exits (1: the block alone)
+    superblock: int = attrs.field(default=1, converter=int)
     #: log2 of entries in each mode's translation table
     table_bits: int = attrs.field(default=15, converter=int)
 
@@ -126,10 +152,39 @@ class JitOptions:
             "batch": "VMCORE_JIT_BATCH",
             "max_blocks": "VMCORE_JIT_MAX_BLOCKS",
             "opt": "VMCORE_JIT_OPT",
+            "quick_opt": "VMCORE_JIT_QUICK_OPT",
+            "superblock": "VMCORE_JIT_SUPERBLOCK",
+            "background": "VMCORE_JIT_BACKGROUND",
             "dump": "VMCORE_JIT_DUMP",
         }
         changes = {k: os.environ[v] for k, v in env.items() if os.environ.get(v)}
         return attrs.evolve(opts, **changes) if changes else opts
+
+
+def _direct_targets(block: Block) -> list[int]:
+    """The constant targets of a block's exit (taken and not taken)."""
+    exit_ = block.exit
+    if exit_ is None or exit_.name == "goto_ind":
+        return []
+    consts = {op.dst.id: op.args[0] for op in block.ops if op.name == "const"}
+    return [consts[a.id] for a in exit_.args if isinstance(a, Value) and a.id in consts]
+
+
+def _is_loop(blocks: list[Block]) -> bool:
+    """Whether a unit has a cycle of direct branches between its blocks."""
+    members = {b.pc for b in blocks}
+    succ = {b.pc: [t for t in _direct_targets(b) if t in members] for b in blocks}
+    state: dict[int, int] = {}  # 1: on the DFS path, 2: done
+
+    def cyclic(pc: int) -> bool:
+        state[pc] = 1
+        for t in succ[pc]:
+            if state.get(t) == 1 or (t not in state and cyclic(t)):
+                return True
+        state[pc] = 2
+        return False
+
+    return any(pc not in state and cyclic(pc) for pc in succ)
 
 
 class _Table(dict):
@@ -169,14 +224,17 @@ class _Native:
             jit=True,
         )
         self.mpm = llvm.create_new_module_pass_manager()
-        for name in PASSES:
+        for name in PASSES if opt > 0 else QUICK_PASSES:
             getattr(self.mpm, f"add_{name}_pass")()
         self.pb = llvm.create_pass_builder(self.tm, llvm.create_pipeline_tuning_options(opt))
-        self.ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.tm)
+        #: its own LLVM context: the compiler thread and the main thread may each be
+        #: working in a different instance (a context is not thread-safe)
+        self.ctx = llvm.create_context()
+        self.ee = llvm.create_mcjit_compiler(llvm.parse_assembly("", self.ctx), self.tm)
         self.modules: list[Any] = []
 
     def add(self, text: str) -> Any:
-        mod = llvm.parse_assembly(text)
+        mod = llvm.parse_assembly(text, self.ctx)
         mod.triple = llvm.get_process_triple()
         mod.data_layout = str(self.tm.target_data)
         mod.verify()
@@ -188,6 +246,77 @@ class _Native:
 
     def address(self, name: str) -> int:
         return self.ee.get_function_address(name)
+
+    def __del__(self) -> None:
+        # the engine owns modules of our context: dispose of it before the context
+        ee = self.__dict__.pop("ee", None)
+        if ee is not None:
+            ee.close()
+        self.modules = []
+
+
+@attrs.define(eq=False)
+class _Job:
+    """One unit of native code to build: lowered and compiled by :meth:`run`, on the
+    compiler thread or inline; installed by the engine on the main thread."""
+
+    jit: _Native
+    env: Env
+    unit: int
+    names: list  #: (function name, blocks, fast_ram)
+    pages: list[set[int]]  #: physical pages of each function's blocks
+    generation: int  #: the engine's native generation when queued (a flush starts a new one)
+    stale: bool = False  #: a page of its code was written while it compiled
+    text: str = ""
+    mod: Any = None
+    addresses: dict[str, int] = attrs.field(factory=dict)
+    ns: int = 0
+    error: BaseException | None = None
+
+    def run(self) -> None:
+        t0 = time.perf_counter_ns()
+        try:
+            self.text = codegen.lower_blocks(self.env, self.names)
+            self.mod = self.jit.add(self.text)
+            self.addresses = {fname: self.jit.address(fname) for fname, _, _ in self.names}
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread
+            self.error = exc
+        self.ns = time.perf_counter_ns() - t0
+
+
+class _Compiler:
+    """A thread that compiles jobs while the hart runs on. LLVM's work happens in C++
+    calls that release the GIL, so on a machine with a spare core compile latency leaves
+    the critical path; until a job is installed its blocks keep running on interp."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.Queue[_Job | None] = queue.Queue()
+        self.done: deque[_Job] = deque()
+        self.thread: threading.Thread | None = None
+
+    def submit(self, job: _Job) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._loop, name="vmcore-jit", daemon=True)
+            self.thread.start()
+            atexit.register(self.stop)
+        self.jobs.put(job)
+
+    def _loop(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            job.run()
+            self.done.append(job)
+            self.jobs.task_done()
+        self.jobs.task_done()
+
+    def drain(self) -> None:
+        """Wait until every submitted job is done."""
+        if self.thread is not None:
+            self.jobs.join()
+
+    def stop(self) -> None:
+        if self.thread is not None and self.thread.is_alive():
+            self.jobs.put(None)
+            self.thread.join(timeout=5)
 
 
 class JitEngine(InterpEngine):
@@ -220,8 +349,14 @@ class JitEngine(InterpEngine):
         self._native_pages: dict[int, list[tuple[int, int]]] = defaultdict(list)
         self._queue: list[tuple[Block, bool, set[int]]] = []
         self._queued: set[int] = set()
+        self._region_heads: set[tuple[int, int]] = set()  #: (mode, pc) of native regions
+        self._compiler = _Compiler()
+        self._inflight: list[_Job] = []  #: submitted, not yet installed
+        self._compiling: set[int] = set()  #: head pcs of the in-flight units
+        self._generation = 0
         self._trap_box = [[0]]  # insn pcs of native "region" entries: the faulting pc
         self._jit: _Native | None = None
+        self._jit_quick: _Native | None = None  #: MCJIT instance for straight-line blocks
         self._graveyard: list[_Native] = []
         self._depth = 0  # native frames on the stack
         self._exc: BaseException | None = None
@@ -266,8 +401,14 @@ class JitEngine(InterpEngine):
 
     def _native_jit(self) -> _Native:
         if self._jit is None:
+            quick = self.options.quick_opt
+            self._jit_quick = _Native(quick) if 0 <= quick < self.options.opt else None
             jit = _Native(self.options.opt)
-            jit.add(codegen.dispatcher(self.env))
+            stubs = codegen.callback_stubs(self.env, llvm.get_process_triple())
+            jit.add(codegen.dispatcher(self.env) + stubs)
+            self.env.stubs = {
+                name: jit.address(f"vm_cb_{name}") for name in codegen.CALLBACK_ARITY if stubs
+            }
             self._dispatch = _DISPATCH(jit.address("vm_dispatch"))
             self._miss_stub = jit.address("vm_miss")
             self._jit = jit
@@ -360,7 +501,7 @@ class JitEngine(InterpEngine):
         else:
 
             def counted(S: Any, C: Any) -> int:
-                heat[0] += n
+                heat[0] += n + ENTRY_WEIGHT
                 if heat[0] >= threshold or eager:
                     engine._hot(C, mode, pc, ent)
                     if eager and pc in native:
@@ -379,27 +520,18 @@ class JitEngine(InterpEngine):
             dict.__setitem__(table, pc, (table[pc][0].inner, *table[pc][1:]))
         if mode != cpu.isa.mode_key(cpu):
             return
-        if ent[2] is REGION:
-            starts = [pcs[0] for pcs in ent[3] if pcs]
-        else:
-            starts = [pc]
         fast = self.ram is not None and cpu.mmu.is_identity()
-        native = self._native[mode]
-        for start in starts:
-            if start in native or start == EMPTY or start in self._queued:
-                continue
-            if start == pc and ent[2] is not REGION:
-                block = getattr(ent[0], "block", None)
-            else:
-                try:
-                    block = self.lift(cpu, start)
-                except (GuestTrap, BusError):
-                    continue
-            if block is None or block.pc != start:
-                continue
-            pages = self._mark_code_pages(cpu, block)
-            self._queue.append((block, fast, pages))
-            self._queued.add(start)
+        if ent[2] is REGION:
+            self._queue_region(cpu, mode, [pcs[0] for pcs in ent[3] if pcs], fast)
+        elif pc not in self._native[mode] and not self._pending(pc):
+            block = getattr(ent[0], "block", None)
+            if block is not None and block.pc == pc:
+                blocks = self._superblock(cpu, mode, block)
+                pages: set[int] = set()
+                for member in blocks:
+                    pages |= self._mark_code_pages(cpu, member)
+                self._queue.append((blocks, fast, pages))
+                self._queued.add(pc)
         if (
             len(self._queue) >= self.options.batch
             or ent[2] is REGION
@@ -407,32 +539,128 @@ class JitEngine(InterpEngine):
         ):
             self._compile_queue()
 
+    def _pending(self, pc: int) -> bool:
+        """Whether a unit headed at ``pc`` is queued or compiling."""
+        return pc in self._queued or pc in self._compiling
+
+    def _superblock(self, cpu: Cpu, mode: int, block: Block) -> list[Block]:
+        """``block`` and the blocks that already ran which it reaches by direct exits
+        (breadth first, at most ``superblock`` blocks): one native function in which those
+        transitions are plain branches."""
+        blocks = [block]
+        seen = {block.pc}
+        todo = _direct_targets(block)
+        table = self.cache.table(mode)
+        while todo and len(blocks) < self.options.superblock:
+            pc = todo.pop(0)
+            if pc in seen or dict.get(table, pc) is None:
+                continue
+            seen.add(pc)
+            try:
+                member = self.lift(cpu, pc)
+            except (GuestTrap, BusError):
+                continue
+            if member.pc != pc or member.sync:
+                continue
+            blocks.append(member)
+            todo += _direct_targets(member)
+        return blocks
+
+    def _queue_region(self, cpu: Cpu, mode: int, starts: list[int], fast: bool) -> None:
+        """Queue interp's hot region as one native function entered at its head, and each
+        other member block alone (they are entered from outside too, after a return say)."""
+        native = self._native[mode]
+        blocks = []
+        for start in starts:
+            if start == EMPTY:
+                continue
+            try:
+                block = self.lift(cpu, start)
+            except (GuestTrap, BusError):
+                continue
+            if block.pc != start:
+                continue
+            blocks.append(block)
+            if start != starts[0] and start not in native and not self._pending(start):
+                self._queue.append(([block], fast, self._mark_code_pages(cpu, block)))
+                self._queued.add(start)
+        head = starts[0] if starts else EMPTY
+        if blocks and blocks[0].pc == head and not self._pending(head):
+            if (mode, head) in self._region_heads and head in native:
+                return
+            pages: set[int] = set()
+            for block in blocks:
+                pages |= self._mark_code_pages(cpu, block)
+            self._queue.append((blocks, fast, pages))
+            self._queued.add(head)
+            self._region_heads.add((mode, head))
+
     def _compile_queue(self) -> None:
+        """Compile the queue: loops (regions, blocks that jump to themselves) with the full
+        optimisation level, straight-line blocks with ``quick_opt``, which LLVM compiles
+        several times faster (they are entered through the table anyway)."""
         queue, self._queue = self._queue, []
         self._queued.clear()
         if not queue:
             return
         if self._nblocks + len(queue) > self.options.max_blocks:
             self._flush_native()
-        t0 = time.perf_counter_ns()
-        jit = self._native_jit()
+        self._native_jit()
+        if self._jit_quick is None:
+            self._compile_unit(self._jit, queue)
+            return
+        loops = [q for q in queue if _is_loop(q[0])]
+        straight = [q for q in queue if not _is_loop(q[0])]
+        for part, jit in ((loops, self._jit), (straight, self._jit_quick)):
+            if part:
+                self._compile_unit(jit, part)
+
+    def _compile_unit(self, jit: _Native, queue: list) -> None:
         unit = self._units
         self._units += 1
-        names = [(f"u{unit}_b{i}", blk, fast) for i, (blk, fast, _) in enumerate(queue)]
-        text = codegen.lower_blocks(self.env, names)
-        mod = jit.add(text)
-        for (fname, blk, _), (_, _, pages) in zip(names, queue, strict=True):
-            addr = jit.address(fname)
+        names = [(f"u{unit}_b{i}", unit_, fast) for i, (unit_, fast, _) in enumerate(queue)]
+        for blocks, _, _ in queue:
+            self._table_address(blocks[0].mode)  # made here: the job only reads it
+        job = _Job(jit, self.env, unit, names, [p for _, _, p in queue], self._generation)
+        if self.options.background and self.options.threshold > 0 and not self.options.dump:
+            self._inflight.append(job)
+            self._compiling.update(blocks[0].pc for blocks, _, _ in queue)
+            self._compiler.submit(job)
+        else:
+            job.run()
+            self._install_job(job)
+
+    def _collect(self) -> None:
+        """Install the jobs the compiler thread has finished (on the main thread)."""
+        done = self._compiler.done
+        while done:
+            job = done.popleft()
+            self._inflight.remove(job)
+            self._compiling.difference_update(blocks[0].pc for _, blocks, _ in job.names)
+            if job.generation != self._generation or job.stale:
+                self.stats["compiles_discarded"] += 1
+                continue
+            self._install_job(job)
+
+    def _install_job(self, job: _Job) -> None:
+        if job.error is not None:
+            raise job.error
+        names, jit, text, mod, unit = job.names, job.jit, job.text, job.mod, job.unit
+        for (fname, blocks, _), pages in zip(names, job.pages, strict=True):
+            blk = blocks[0]
+            addr = job.addresses[fname]
             self._native[blk.mode][blk.pc] = addr
             self._install(blk.mode, blk.pc, addr)
             for page in pages:
                 self._native_pages[page].append((blk.mode, blk.pc))
             entry = (self._trampoline(blk.mode, blk.pc), len(blk.insns), REGION, self._trap_box)
             self.cache.add(blk.mode, blk.pc, entry, pages)
-        self._nblocks += len(queue)
-        self.stats["native_blocks"] += len(queue)
+        nblocks = sum(len(blocks) for _, blocks, _ in names)
+        self._nblocks += nblocks
+        self.stats["native_blocks"] += nblocks
+        self.stats["native_regions"] += sum(len(blocks) > 1 for _, blocks, _ in names)
         self.stats["units"] += 1
-        self.stats["compile_ns"] += time.perf_counter_ns() - t0
+        self.stats["compile_ns"] += job.ns
         if self.options.dump:
             from vmcore_jit_llvm.dump import dump_unit
 
@@ -451,13 +679,16 @@ class JitEngine(InterpEngine):
     def invalidate_page(self, paddr: int) -> None:
         self._code_writes += 1
         super().invalidate_page(paddr)
+        for job in self._inflight:
+            if any(paddr >> PAGE_SHIFT in pages for pages in job.pages):
+                job.stale = True
         for mode, pc in self._native_pages.pop(paddr >> PAGE_SHIFT, ()):
             if self._native[mode].pop(pc, None) is not None:
                 self._uninstall(mode, pc)
                 self.stats["native_invalidations"] += 1
         if self._queue:
             self._queue = [q for q in self._queue if (paddr >> PAGE_SHIFT) not in q[2]]
-            self._queued = {q[0].pc for q in self._queue}
+            self._queued = {q[0][0].pc for q in self._queue}
 
     def flush(self) -> None:
         super().flush()
@@ -475,11 +706,15 @@ class JitEngine(InterpEngine):
         for table in self._tables.values():
             self._clear_table(table)
         self._native_pages.clear()
+        self._region_heads.clear()
+        self._generation += 1
         self._queue.clear()
         self._queued.clear()
         if self._jit is not None:
             self._graveyard.append(self._jit)
-            self._jit = None
+            if self._jit_quick is not None:
+                self._graveyard.append(self._jit_quick)
+            self._jit = self._jit_quick = None
         self._nblocks = 0
         self.stats["native_flushes"] += 1
 
@@ -487,11 +722,14 @@ class JitEngine(InterpEngine):
         self._cpu_for_wrap = cpu
         if self._depth == 0:
             if self._graveyard:
+                self._compiler.drain()  # no job may still be compiling into a dead instance
+                self._collect()
                 self._graveyard.clear()
                 if self._jit is None:
                     self._sites = []
             if self._queue:
                 self._compile_queue()
+            self._collect()
         return super().run(cpu, budget)
 
     # -- callbacks (never raise) ------------------------------------------------------------
