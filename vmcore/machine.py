@@ -106,8 +106,9 @@ class Machine:
     def engine_slice(self) -> int:
         """Most instructions per hart between two looks at events and interrupts: an
         engine may ask for longer slices (a native engine's round trip to Python is its
-        main cost); timer events still end a slice early."""
-        return getattr(self.engine, "slice_insns", None) or self.slice_insns
+        main cost), and so may the machine's owner (Linux user mode has no interrupts);
+        timer events still end a slice early."""
+        return max(getattr(self.engine, "slice_insns", 0) or 0, self.slice_insns)
 
     def add_device(self, name: str, device: Any) -> Any:
         if name in self.devices:

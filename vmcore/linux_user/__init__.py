@@ -25,7 +25,8 @@ from vmcore.tracing import Tracer
 __all__ = ["ElfError", "Process", "build_process", "run_program", "select_isa"]
 
 #: how many instructions the machine runs between checks of Ctrl-C and the like
-RUN_SLICE = 1_000_000
+RUN_SLICE = 50_000_000  #: instructions per machine.run call (Ctrl-C is seen in between)
+USER_SLICE = 10_000_000  #: instructions per engine slice
 
 
 def select_isa(machine: int, isa: str | Isa | None = None, registry: Any = None) -> Isa:
@@ -120,7 +121,9 @@ def build_process(
     if sysroot is not None and not os.path.isdir(sysroot):
         raise ConfigError(f"sysroot {os.fspath(sysroot)}: not a directory")
     factory, _ = _engine_factory(engine, registry)
-    machine = Machine(isa_obj, factory, UserMmu)
+    # no interrupts or devices here: long slices (each ends in an exact budget, which
+    # costs engines a few single steps)
+    machine = Machine(isa_obj, factory, UserMmu, slice_insns=USER_SLICE)
     if env is None:
         env = dict(os.environ)
     process = Process(

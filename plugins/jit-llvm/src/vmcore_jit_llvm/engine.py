@@ -7,7 +7,8 @@ builds, plus the region itself as one native function in which branches between 
 are plain jumps. Queued units are compiled together into one LLVM module per MCJIT
 instance: loops with the full optimisation level, straight-line blocks with ``quick_opt``
 (LLVM compiles those several times faster; they are entered through the table anyway).
-Compilation runs on a background thread (``background``): LLVM releases the GIL, so the
+Compilation can run on a background thread (``background``, off by default: measured slower
+here, see the README): LLVM releases the GIL, so the
 hart keeps running on interp meanwhile, and finished units are installed at the next
 slice; a unit whose page is written while it compiles is discarded.
 
@@ -137,7 +138,7 @@ class JitOptions:
     dump: str | None = None
     #: compile on a background thread (off in eager mode and while dumping)
     background: bool = attrs.field(
-        default=True, converter=lambda v: str(v).lower() not in ("0", "false", "no", "off")
+        default=False, converter=lambda v: str(v).lower() not in ("0", "false", "no", "off")
     )
     #: blocks per native unit grown from a hot block along direct exits (1: the block alone)
     superblock: int = attrs.field(default=1, converter=int)
@@ -515,6 +516,8 @@ class JitEngine(InterpEngine):
 
     def _hot(self, cpu: Cpu, mode: int, pc: int, ent: tuple) -> None:
         """Queue the blocks of a hot entry for compilation; put the raw entry back."""
+        if self._compiler.done and self._depth == 0:
+            self._collect()
         table = self.cache.table(mode)
         if table.get(pc) is not None and hasattr(table[pc][0], "inner"):
             dict.__setitem__(table, pc, (table[pc][0].inner, *table[pc][1:]))
@@ -833,6 +836,8 @@ class JitEngine(InterpEngine):
         """Run native code from ``pc`` for at most ``left`` instructions (interp's region
         protocol: ``cpu.iters`` gets the instructions retired; a trap is raised with
         ``block_index``/``insn_index``/``done`` naming the faulting instruction)."""
+        if self._compiler.done and self._depth == 0:
+            self._collect()  # native code compiled meanwhile: the sooner the better
         arr = self._state_buffer(cpu)
         S = cpu.s
         base = self.nslots
