@@ -3,7 +3,10 @@
 The CSR file is a table (:data:`CSRS`): each entry says how a register reads and writes and
 what, beyond the privilege and read-only bits of its number, an access needs. Hot fields
 (fflags, frm, mstatus, the privilege level) live in state slots so lifted code can touch
-them inline; everything else lives in :class:`CsrFile`. Access checks follow the privileged
+them inline; everything else lives in :class:`CsrFile`. An entry with a ``lift`` (the FP
+CSRs, :class:`FpCsr`) is also accessed by csrr* as plain IR rather than through the
+``csr_access`` state helper, which every engine runs far slower (glibc's libm reads and
+restores fflags around quiet comparisons). Access checks follow the privileged
 spec and Spike: bits 9:8 of the number give the lowest privilege, bits 11:10 == 3 make a
 write illegal, a number not in the table is illegal.
 
@@ -19,7 +22,7 @@ from collections.abc import Callable
 
 import attrs
 
-from vmcore import Cpu, GuestTrap
+from vmcore import Cpu, GuestTrap, Value
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.traps import INTERRUPT_BIT, Cause
 
@@ -207,6 +210,10 @@ class CsrSpec:
     ``read(cpu, num)``/``write(cpu, num, value)`` override plain storage in
     :attr:`CsrFile.values` (where writes keep ``wmask`` bits). ``check(cpu, num)`` is an
     extra access condition (FS enabled, counter enabled ...): False makes the access illegal.
+    ``lift``, when set, gives csrr* the access as plain IR with the same meaning as
+    ``check``, ``read`` and ``write``: ``lift_check(c)`` (False: illegal, decided at
+    translation time), ``lift_read(c)`` and ``lift_write(c, value)`` (see :class:`FpCsr`);
+    without it csrr* call :func:`csr_access`, a state helper.
     """
 
     name: str
@@ -216,6 +223,7 @@ class CsrSpec:
     reset: int = 0
     check: Callable[[Cpu, int], bool] | None = None
     store: bool = True  #: value kept in CsrFile.values
+    lift: FpCsr | None = None
 
 
 # -- read/write behaviours -------------------------------------------------------------------
@@ -303,28 +311,57 @@ def flush_translations(cpu: Cpu) -> None:
         engine.flush()
 
 
-def _fs_dirty(cpu: Cpu) -> None:
-    cpu.s[R.MSTATUS] |= FS_DIRTY | MSTATUS_SD
+@attrs.define(frozen=True)
+class FpCsr:
+    """fflags, frm or fcsr: bit fields of the FFLAGS and FRM slots, legal only while
+    mstatus.FS is not Off; a write makes FS (and SD) Dirty.
 
+    ``fields`` are ``(slot, lsb, bits)``. The same description gives the helper's
+    ``read``/``write``/``check`` (debuggers, :class:`CsrFile`) and the IR of the ``lift_*``
+    methods that csrr* use instead of the helper. FS Off or not is part of the ISA's mode
+    key (:meth:`~vmcore_isa_riscv.isa.RiscV64.mode_key`), so ``lift_check`` decides it at
+    translation time, as the F and D lifters do.
+    """
 
-def _fflags_write(cpu: Cpu, num: int, value: int) -> None:
-    cpu.s[R.FFLAGS] = value & 0x1F
-    _fs_dirty(cpu)
+    fields: tuple[tuple[int, int, int], ...]
 
+    def read(self, cpu: Cpu, num: int) -> int:
+        value = 0
+        for slot, lsb, _ in self.fields:
+            value |= cpu.s[slot] << lsb
+        return value
 
-def _frm_write(cpu: Cpu, num: int, value: int) -> None:
-    cpu.s[R.FRM] = value & 7
-    _fs_dirty(cpu)
+    def write(self, cpu: Cpu, num: int, value: int) -> None:
+        s = cpu.s
+        for slot, lsb, bits in self.fields:
+            s[slot] = (value >> lsb) & ((1 << bits) - 1)
+        s[R.MSTATUS] |= FS_DIRTY | MSTATUS_SD
 
+    def check(self, cpu: Cpu, num: int) -> bool:
+        return bool(cpu.s[R.MSTATUS] & MSTATUS_FS)
 
-def _fcsr_write(cpu: Cpu, num: int, value: int) -> None:
-    cpu.s[R.FFLAGS] = value & 0x1F
-    cpu.s[R.FRM] = (value >> 5) & 7
-    _fs_dirty(cpu)
+    def lift_check(self, c) -> bool:
+        return self.check(c.cpu, 0)
 
+    def lift_read(self, c) -> Value:
+        b = c.b
+        value = None
+        for slot, lsb, _ in self.fields:
+            v = b.get(slot)
+            v = b.shl(v, lsb) if lsb else v
+            value = v if value is None else b.or_(value, v)
+        return value
 
-def _fs_on(cpu: Cpu, num: int) -> bool:
-    return bool(cpu.s[R.MSTATUS] & MSTATUS_FS)
+    def lift_write(self, c, value: Value) -> None:
+        b = c.b
+        for slot, lsb, bits in self.fields:
+            b.set(slot, b.and_(b.lshr(value, lsb) if lsb else value, (1 << bits) - 1))
+        b.set(R.MSTATUS, b.or_(b.get(R.MSTATUS), FS_DIRTY | MSTATUS_SD))
+
+    def spec(self, name: str) -> CsrSpec:
+        return CsrSpec(
+            name, read=self.read, write=self.write, check=self.check, store=False, lift=self
+        )
 
 
 def _counter_read(cpu: Cpu, num: int) -> int:
@@ -396,23 +433,9 @@ def _spec(name: str, **kw) -> CsrSpec:
 
 def _build_table() -> dict[int, CsrSpec]:
     t: dict[int, CsrSpec] = {
-        0x001: _spec(
-            "fflags",
-            read=lambda c, n: c.s[R.FFLAGS],
-            write=_fflags_write,
-            check=_fs_on,
-            store=False,
-        ),
-        0x002: _spec(
-            "frm", read=lambda c, n: c.s[R.FRM], write=_frm_write, check=_fs_on, store=False
-        ),
-        0x003: _spec(
-            "fcsr",
-            read=lambda c, n: c.s[R.FFLAGS] | (c.s[R.FRM] << 5),
-            write=_fcsr_write,
-            check=_fs_on,
-            store=False,
-        ),
+        0x001: FpCsr(((R.FFLAGS, 0, 5),)).spec("fflags"),
+        0x002: FpCsr(((R.FRM, 0, 3),)).spec("frm"),
+        0x003: FpCsr(((R.FFLAGS, 0, 5), (R.FRM, 5, 3))).spec("fcsr"),
         SSTATUS: _spec("sstatus", read=_sstatus_read, write=_sstatus_write, store=False),
         SIE: _spec("sie", read=_sie_read, write=_sie_write, store=False),
         STVEC: _spec("stvec", wmask=TVEC_WMASK),

@@ -1,7 +1,8 @@
 """Zicsr: atomic CSR read-modify-write instructions."""
 
 from vmcore import Helper
-from vmcore_isa_riscv.csr import csr_access
+from vmcore_isa_riscv import registers as R
+from vmcore_isa_riscv.csr import CSRS, csr_access
 
 WIDTH = 32
 
@@ -19,10 +20,33 @@ CSR_WRITE = Helper(csr_access, width=64, state=True, ends_block=True, name="csr_
 CSR_READ = Helper(csr_access, width=64, state=True, name="csr_read")
 
 
+def _inline(c, num, lifter, op, rd, src, imm, write):
+    """The access as plain IR, for a CSR whose table entry has a ``lift``: the checks of
+    :func:`csr_access` (privilege and FS are in the mode key), then read, modify, write."""
+    if c.cpu.s[R.PRIV] < (num >> 8) & 3 or (write and num >> 10 == 3) or not lifter.lift_check(c):
+        c.illegal()
+        return
+    b = c.b
+    value = b.const(src) if imm else c.x(src)
+    old = lifter.lift_read(c) if rd or op else None
+    if write:
+        if op == 1:
+            value = b.or_(old, value)
+        elif op == 2:
+            value = b.and_(old, b.not_(value))
+        lifter.lift_write(c, value)
+    c.set_x(rd, old)
+
+
 def _csr(op, imm):
     def lift(c, csr, rd, rs1=0, uimm=0):
+        src = uimm if imm else rs1
+        write = op == 0 or src != 0
+        spec = CSRS.get(csr)
+        if spec is not None and spec.lift is not None:
+            _inline(c, csr, spec.lift, op, rd, src, imm, write)
+            return
         value = uimm if imm else c.x(rs1)
-        write = op == 0 or (uimm if imm else rs1) != 0
         helper = CSR_WRITE if write else CSR_READ
         old = c.b.call(helper, csr, value, op, int(write), c.bits)
         c.set_x(rd, old)
