@@ -316,10 +316,13 @@ class BlockGen:
             self.emit(f"store i64 {EXIT_SYNC}, ptr {self.slot(env.ctl(EXIT))}")
             self.emit(f"ret i64 {target}")
             return
-        h = self.ins(f"lshr i64 {target}, 1")
-        i = self.ins(f"and i64 {h}, {env.table_mask}")
-        i2 = self.ins(f"shl i64 {i}, 1")
         table = f"inttoptr (i64 {env.table(self.block.mode)} to ptr)"
+        if _is_literal(target):
+            i2 = str((((int(target) & M64) >> 1) & env.table_mask) << 1)
+        else:
+            h = self.ins(f"lshr i64 {target}, 1")
+            i = self.ins(f"and i64 {h}, {env.table_mask}")
+            i2 = self.ins(f"shl i64 {i}, 1")
         ep = self.ins(f"getelementptr i64, ptr {table}, i64 {i2}")
         epc = self.ins(f"load i64, ptr {ep}")
         hit = self.ins(f"icmp eq i64 {epc}, {target}")
@@ -365,6 +368,9 @@ class BlockGen:
         """One block: the budget check, then its ops (``self.block`` is ``block``)."""
         env = self.env
         self.block, self.vals = block, {}
+        #: slot -> i64 operand it holds (read or written earlier in this block): forwarding
+        #: them here keeps the IR small, which is what LLVM's compile time follows
+        self.known: dict[int, str] = {}
         self.used, self.nu = f"%used{i}", f"%nu{i}"
         n = len(block.insns)
         self.label(f"B{i}")
@@ -404,16 +410,24 @@ class BlockGen:
 
     def op_get(self, op: Op) -> None:
         s, w = op.args[0], op.dst.width
-        lo = self.ins(f"load i64, ptr {self.slot(s)}")
-        hi = self.ins(f"load i64, ptr {self.slot(s + 1)}") if w > 64 else None
+        lo = self.known.get(s)
+        if lo is None:
+            lo = self.known[s] = self.ins(f"load i64, ptr {self.slot(s)}")
+        hi = None
+        if w > 64:
+            hi = self.known.get(s + 1)
+            if hi is None:
+                hi = self.known[s + 1] = self.ins(f"load i64, ptr {self.slot(s + 1)}")
         self.alias(op, self.from_words(lo, hi, w))
 
     def op_set(self, op: Op) -> None:
         s, v = op.args
         lo, hi = self.to_words(self.v(v), v.width)
         self.emit(f"store i64 {lo}, ptr {self.slot(s)}")
+        self.known[s] = lo
         if v.width > 64:
             self.emit(f"store i64 {hi}, ptr {self.slot(s + 1)}")
+            self.known[s + 1] = hi
 
     # -- integer ops -------------------------------------------------------------------------
 
@@ -474,6 +488,15 @@ class BlockGen:
     def _shift(self, op: Op) -> None:
         a, b = op.args
         w, t, va, vb = a.width, self.ty(a), self.v(a), self.v(b)
+        if w > 1 and _is_literal(vb):  # the usual case: fold the range check here
+            amount = int(vb) & mask(w)
+            if amount < w:
+                self.define(op, f"{op.name} {t} {va}, {amount}")
+            elif op.name == "ashr":
+                self.define(op, f"ashr {t} {va}, {w - 1}")
+            else:
+                self.alias(op, "0")
+            return
         big = (
             self.ins(f"icmp uge {t} {vb}, {lit(w, w)}")
             if w > 1
@@ -681,8 +704,10 @@ class BlockGen:
             k=self.k,
         )
         self.site_call(site, op, args)
+        self.known.clear()  # a state helper may change any slot
 
     def _fp(self, op: Op, fname: str) -> None:
+        self.known.pop(op.attrs.get("flags"), None)  # the flags slot is updated in place
         if fpnative.lower_fp(self, op, fname):
             return
         fn = getattr(self.env.softfp, fname)
