@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 import pytest
 
 from vmcore.linux_user import run_program
 from vmcore.plugins import get_registry
-from vmcore.testing.guests import build_linux, run_qemu
+from vmcore.testing.guests import build, build_linux, run_qemu
 
 ENV = {"HOME": "/home/guest", "VM_ONE": "1", "VM_TWO": "two words", "LANG": "C"}
 ENGINES = get_registry().names("engine")
@@ -44,6 +45,23 @@ def compare(name, args=(), *, engine="interp", env=ENV, expect_status=None, stdi
 )
 def test_program_matches_qemu(name, engine):
     compare(name, engine=engine, expect_status=0)
+
+
+BENCH_SRC = Path(__file__).resolve().parents[2] / "bench" / "src"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", ["crc32", "lists", "matrix", "sort", "fpkernel"])
+def test_benchmark_workloads_match_qemu(name, engine):
+    """The project's CPU-bound workloads (bench/src: a checksum, lists and a state machine,
+    matrices, sorting through function pointers, a floating-point kernel) at their
+    smallest size: the same output as qemu-riscv64, on every engine."""
+    binary = build(BENCH_SRC / f"{name}.c", arch="riscv64", flavour="linux", libs=["-lm"])
+    ref = run_qemu(binary, ["1"], env=dict(ENV))
+    status, out, err = run_vm(binary, ["1"], engine=engine)
+    assert ref.status == 0 and ref.stdout.startswith(name[:2].encode())
+    assert (status, out) == (ref.status, ref.stdout), err.decode(errors="replace")
 
 
 @pytest.mark.slow

@@ -59,16 +59,18 @@ def build(
     flags: Sequence[str] = DEFAULT_LINUX_FLAGS,
     extra_sources: Sequence[str | os.PathLike] = (),
     cc: str | None = None,
+    libs: Sequence[str] = (),
 ) -> Path:
     """Compile ``source`` (a path, relative ones under ``guests/``) and return the binary.
 
-    The result is cached in ``guests/build/<arch>-<flavour>/<name>-<hash>``.
+    ``libs`` (``-lm`` ...) go after the sources, where the linker needs them. The result is
+    cached in ``guests/build/<arch>-<flavour>/<name>-<hash>``.
     """
     cc = cc or TOOLCHAINS[(arch, flavour)]
     sources = [_resolve(source), *(_resolve(s) for s in extra_sources)]
     h = hashlib.sha256()
     h.update(_compiler_id(cc).encode())
-    h.update("\0".join(flags).encode())
+    h.update("\0".join([*flags, "--", *libs]).encode())
     for src in sources:
         h.update(src.name.encode() + b"\0" + src.read_bytes())
     out_dir = BUILD / f"{arch}-{flavour}"
@@ -80,7 +82,7 @@ def build(
     os.close(fd)
     try:
         res = subprocess.run(
-            [cc, *flags, "-o", tmp, *map(str, sources)],
+            [cc, *flags, "-o", tmp, *map(str, sources), *libs],
             capture_output=True,
             text=True,
             check=False,
