@@ -35,7 +35,15 @@ K = 3  #: index of the faulting instruction in its block
 TRAP_PC = 4  #: its pc
 CAUSE = 5  #: trap cause, or Access of a misaligned access
 TVAL = 6  #: trap value, or the misaligned address
+TLB = 7  #: address of the running hart's software TLB for the current mode
 NCTL = 8
+
+#: software TLB (paging on): direct-mapped by virtual page number, entries of three words
+#: [page number readable, page number writable, addend] where addend turns the virtual
+#: address into an offset in main RAM; EMPTY_TAG never matches
+TLB_ENTRIES = 256
+TLB_WORDS = 3
+EMPTY_TAG = (1 << 64) - 1
 
 EXIT_NONE = 0
 EXIT_MISS = 1  #: next pc not in the native table
@@ -160,6 +168,9 @@ class BlockGen:
         self.nu = "%nu0"  #: ... and after it
         self.fname = fname
         self.fast = fast_ram and env.ram_size > 0
+        #: paging on: main RAM through the software TLB (a miss takes the slow path, whose
+        #: callback refills the entry)
+        self.tlb = not fast_ram and env.ram_size > 0
         self.lines: list[str] = []
         self.vals: dict[int, str] = {}
         self.n = 0
@@ -355,6 +366,8 @@ class BlockGen:
         self.label("entry")
         self.emit("%smcp = alloca i1")
         self.emit("%usedp = alloca i64")
+        if self.tlb:
+            self.emit(f"%tlb = load ptr, ptr {self.slot(env.ctl(TLB))}")
         u = self.ins(f"load i64, ptr {self.slot(env.ctl(USED))}")
         self.emit(f"store i64 {u}, ptr %usedp")
         self.emit("br label %B0")
@@ -585,6 +598,28 @@ class BlockGen:
         self.emit(f"br i1 {inb}, label %{fast}, label %{slow}")
         return x, fast, slow
 
+    def tlb_check(self, addr: str, size: int, write: bool) -> tuple[str, str, str]:
+        """Like ram_check, through the software TLB: a hit needs the page's tag (of the
+        access kind) and the access inside that page."""
+        vpn = self.ins(f"lshr i64 {addr}, 12")
+        idx = self.ins(f"and i64 {vpn}, {TLB_ENTRIES - 1}")
+        e = self.ins(f"mul i64 {idx}, {TLB_WORDS}")
+        ep = self.ins(f"getelementptr i64, ptr %tlb, i64 {e}")
+        tp = self.ins(f"getelementptr i64, ptr {ep}, i64 1") if write else ep
+        tag = self.ins(f"load i64, ptr {tp}")
+        hit = self.ins(f"icmp eq i64 {tag}, {vpn}")
+        if size > 1:
+            last = self.ins(f"add i64 {addr}, {size - 1}")
+            vpn2 = self.ins(f"lshr i64 {last}, 12")
+            same = self.ins(f"icmp eq i64 {vpn2}, {vpn}")
+            hit = self.ins(f"and i1 {hit}, {same}")
+        ap = self.ins(f"getelementptr i64, ptr {ep}, i64 2")
+        addend = self.ins(f"load i64, ptr {ap}")
+        x = self.ins(f"add i64 {addr}, {addend}")
+        fast, slow = self.newlabel(), self.newlabel()
+        self.emit(f"br i1 {hit}, label %{fast}, label %{slow}")
+        return x, fast, slow
+
     def host_ptr(self, x: str) -> str:
         return self.ins(f"getelementptr i8, ptr inttoptr (i64 {self.env.ram_host} to ptr), i64 {x}")
 
@@ -594,8 +629,11 @@ class BlockGen:
         addr = self.v(op.args[0])
         self.align_check(op, addr, size, Access.LOAD)
         t = self.ty(w)
-        if self.fast and size in (1, 2, 4, 8):
-            x, fast, slow = self.ram_check(addr, size)
+        if (self.fast or self.tlb) and size in (1, 2, 4, 8):
+            if self.fast:
+                x, fast, slow = self.ram_check(addr, size)
+            else:
+                x, fast, slow = self.tlb_check(addr, size, write=False)
             join = self.newlabel()
             self.label(fast)
             vf = self.ins(f"load {t}, ptr {self.host_ptr(x)}, align 1")
@@ -621,8 +659,11 @@ class BlockGen:
         size = w // 8
         addr, val = self.v(a), self.v(v)
         self.align_check(op, addr, size, Access.STORE)
-        if self.fast and size in (1, 2, 4, 8):
-            x, fast, slow = self.ram_check(addr, size)
+        if (self.fast or self.tlb) and size in (1, 2, 4, 8):
+            if self.fast:
+                x, fast, slow = self.ram_check(addr, size)
+            else:
+                x, fast, slow = self.tlb_check(addr, size, write=True)
             join = self.newlabel()
             self.label(fast)
             self.emit(f"store {self.ty(w)} {val}, ptr {self.host_ptr(x)}, align 1")

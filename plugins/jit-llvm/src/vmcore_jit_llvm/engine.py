@@ -69,6 +69,7 @@ from vmcore_jit_llvm.codegen import (
     IO_WORDS,
     LIMIT,
     NCTL,
+    TLB,
     TRAP_PC,
     TVAL,
     USED,
@@ -355,6 +356,8 @@ class JitEngine(InterpEngine):
         self._inflight: list[_Job] = []  #: submitted, not yet installed
         self._compiling: set[int] = set()  #: head pcs of the in-flight units
         self._generation = 0
+        self._tlbs: dict[tuple[int, int], Any] = {}  #: (hart, mode) -> software TLB
+        self._tlb_arr: Any = None  #: the running hart's TLB (None: no paging)
         self._trap_box = [[0]]  # insn pcs of native "region" entries: the faulting pc
         self._jit: _Native | None = None
         self._jit_quick: _Native | None = None  #: MCJIT instance for straight-line blocks
@@ -694,7 +697,11 @@ class JitEngine(InterpEngine):
             self._queued = {q[0][0].pc for q in self._queue}
 
     def flush(self) -> None:
+        """Drop every translation (the ISA calls this when mappings change: satp writes,
+        sfence.vma), and so every software TLB entry too."""
         super().flush()
+        for tlb in self._tlbs.values():
+            self._clear_tlb(tlb)
         self._flush_native()
 
     def _flush_native(self) -> None:
@@ -755,8 +762,10 @@ class JitEngine(InterpEngine):
             cpu = self._cpu
             self._sync_instret()
             cpu.progress = k
-            value = cpu.bus.read(cpu.mmu.translate(addr, Access.LOAD), size, Access.LOAD)
+            value = cpu.read_virtual(addr, size)
             cpu.progress = 0
+            if self._tlb_arr is not None:
+                self._refill(cpu, addr, size, Access.LOAD)
             self._io[IO_R0] = value & M64
             if size > 8:
                 self._io[IO_R1] = (value >> 64) & M64
@@ -773,14 +782,52 @@ class JitEngine(InterpEngine):
             self._sync_instret()
             cpu.progress = k
             before = self._code_writes
-            cpu.bus.write(cpu.mmu.translate(addr, Access.STORE), size, lo | (hi << 64))
+            cpu.write_virtual(addr, size, lo | (hi << 64))
             cpu.progress = 0
+            if self._tlb_arr is not None:
+                self._refill(cpu, addr, size, Access.STORE)
             self._check_stop(cpu)
             return 2 if self._code_writes != before else 0
         except BaseException as exc:  # noqa: BLE001
             self._cpu.progress = 0
             self._exc = exc
             return 1
+
+    def _refill(self, cpu: Cpu, addr: int, size: int, access: Access) -> None:
+        """After a slow access under paging: map its page in the software TLB if it is in
+        main RAM (a store's refill makes the page writable too; the MMU has set D)."""
+        ram = self.ram
+        if (addr & 0xFFF) + size > 0x1000 or cpu.mmu.is_identity():
+            return
+        off = (cpu.mmu.translate(addr, access) & ~0xFFF) - ram.base
+        if not 0 <= off < ram.size:
+            return
+        tlb = self._tlb_arr
+        self.stats["tlb_refills"] += 1
+        vpn = addr >> PAGE_SHIFT
+        e = codegen.TLB_WORDS * (vpn & (codegen.TLB_ENTRIES - 1))
+        tlb[e + 2] = (off - (vpn << PAGE_SHIFT)) & M64
+        tlb[e] = vpn
+        if access == Access.STORE:
+            tlb[e + 1] = vpn
+        elif tlb[e + 1] != vpn:
+            tlb[e + 1] = codegen.EMPTY_TAG
+
+    def _tlb_for(self, cpu: Cpu, mode: int) -> Any:
+        """The software TLB of ``cpu`` in ``mode`` (one per hart and mode key: the key
+        holds everything permissions depend on)."""
+        tlb = self._tlbs.get((cpu.index, mode))
+        if tlb is None:
+            words = codegen.TLB_WORDS * codegen.TLB_ENTRIES
+            tlb = self._tlbs[(cpu.index, mode)] = (ctypes.c_uint64 * words)()
+            self._clear_tlb(tlb)
+        return tlb
+
+    @staticmethod
+    def _clear_tlb(tlb: Any) -> None:
+        """Forget every mapping, in place (native code may hold the TLB's address)."""
+        tlb[0 :: codegen.TLB_WORDS] = [codegen.EMPTY_TAG] * codegen.TLB_ENTRIES
+        tlb[1 :: codegen.TLB_WORDS] = [codegen.EMPTY_TAG] * codegen.TLB_ENTRIES
 
     def _cb_codew(self, offset: int, size: int) -> int:
         try:
@@ -846,9 +893,13 @@ class JitEngine(InterpEngine):
         arr[base + LIMIT] = max(0, left)
         arr[base + EXIT] = 0
         self._install(mode, pc, self._native[mode][pc])
-        prev = (self._cpu, self._arr, self._entry_instret)
+        tlb = None
+        if self.ram is not None and not cpu.mmu.is_identity():
+            tlb = self._tlb_for(cpu, mode)
+            arr[base + TLB] = ctypes.addressof(tlb)
+        prev = (self._cpu, self._arr, self._entry_instret, self._tlb_arr)
         entry_instret = cpu.instret
-        self._cpu, self._arr, self._entry_instret = cpu, arr, entry_instret
+        self._cpu, self._arr, self._entry_instret, self._tlb_arr = cpu, arr, entry_instret, tlb
         self._stop_req = False
         self._exc = None
         self._depth += 1
@@ -856,7 +907,7 @@ class JitEngine(InterpEngine):
             npc = self._dispatch(ctypes.addressof(arr), ctypes.addressof(self._tables[mode]), pc)
         finally:
             self._depth -= 1
-            self._cpu, self._arr, self._entry_instret = prev
+            self._cpu, self._arr, self._entry_instret, self._tlb_arr = prev
         S[:] = self._pack.unpack_from(arr)
         used = arr[base + USED]
         cpu.instret = entry_instret
