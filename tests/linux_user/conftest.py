@@ -7,6 +7,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+# a low jit threshold: the programs here are short, and their loops should run native
+os.environ.setdefault("VMCORE_JIT_THRESHOLD", "200")
+
 from linux_toy import Sys, Toy  # noqa: E402
 
 
