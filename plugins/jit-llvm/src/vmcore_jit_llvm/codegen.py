@@ -52,7 +52,16 @@ EXIT_TRAP = 3  #: trap / trap_if op
 EXIT_EXC = 4  #: a Python callback raised (the engine holds the exception)
 EXIT_MISALIGN = 5  #: aligned load/store at a misaligned address
 EXIT_SYNC = 6  #: a sync block finished: the run loop must look at the hart (mode, irqs)
-EXIT_NAMES = {1: "miss", 2: "budget", 3: "trap", 4: "exception", 5: "misaligned", 6: "sync"}
+EXIT_HOT = 7  #: a quickly compiled unit got hot: recompile it optimised (nothing retired)
+EXIT_NAMES = {
+    1: "miss",
+    2: "budget",
+    3: "trap",
+    4: "exception",
+    5: "misaligned",
+    6: "sync",
+    7: "hot",
+}
 
 # -- io buffer layout -------------------------------------------------------------------------
 IO_R0 = 0  #: result (low word)
@@ -131,6 +140,8 @@ class Env:
     ram_size: int = 0
     code_pages: int = 0  #: address of main RAM's code_pages bytes
     softfp: Any = None
+    counters: int = 0  #: address of the engine's entry counters (uint64 each)
+    hot_entries: int = 0  #: entries after which a counted unit exits with EXIT_HOT
     #: "load", ... -> address of a CALLBACK_CC stub calling the callback (set by the engine
     #: once the dispatcher module is compiled; empty: call the callbacks directly)
     stubs: dict[str, int] = attrs.field(factory=dict)
@@ -158,8 +169,18 @@ class BlockGen:
     exit chains through the translation table as a single block's does.
     """
 
-    def __init__(self, env: Env, block: Block | list[Block], fname: str, fast_ram: bool) -> None:
+    def __init__(
+        self,
+        env: Env,
+        block: Block | list[Block],
+        fname: str,
+        fast_ram: bool,
+        counter: int | None = None,
+    ) -> None:
         self.env = env
+        #: index of this unit's entry counter (quick units: they ask to be recompiled
+        #: optimised after ``env.hot_entries`` entries)
+        self.counter = counter
         self.blocks = block if isinstance(block, list) else [block]
         self.block = self.blocks[0]
         #: guest pc -> label of the unit's blocks (a block that jumps to itself loops here)
@@ -370,7 +391,20 @@ class BlockGen:
             self.emit(f"%tlb = load ptr, ptr {self.slot(env.ctl(TLB))}")
         u = self.ins(f"load i64, ptr {self.slot(env.ctl(USED))}")
         self.emit(f"store i64 {u}, ptr %usedp")
-        self.emit("br label %B0")
+        if self.counter is not None:
+            cp = self.ins(
+                f"getelementptr i64, ptr inttoptr (i64 {env.counters} to ptr), i64 {self.counter}"
+            )
+            c = self.ins(f"load i64, ptr {cp}")
+            c1 = self.ins(f"add i64 {c}, 1")
+            self.emit(f"store i64 {c1}, ptr {cp}")
+            hot = self.ins(f"icmp eq i64 {c1}, {env.hot_entries}")
+            self.emit(f"br i1 {hot}, label %hot, label %B0")
+            self.label("hot")
+            self.emit(f"store i64 {EXIT_HOT}, ptr {self.slot(env.ctl(EXIT))}")
+            self.emit(f"ret i64 {lit(self.block.pc, 64)}")
+        else:
+            self.emit("br label %B0")
         for i, block in enumerate(self.blocks):
             self.gen_block(i, block)
         self.emit_exits()
@@ -815,12 +849,17 @@ class BlockGen:
         self.chain(self.to64(self.v(nt), nt.width))
 
 
-def lower_blocks(env: Env, blocks: list[tuple[str, Block | list[Block], bool]]) -> str:
+def lower_blocks(
+    env: Env,
+    blocks: list[tuple[str, Block | list[Block], bool]],
+    counters: dict[str, int] | None = None,
+) -> str:
     """LLVM IR text of a module holding ``(function name, unit, fast_ram)`` functions, where
-    a unit is a block or a region (a list of blocks entered at the first)."""
+    a unit is a block or a region (a list of blocks entered at the first); ``counters``
+    gives functions an entry counter (see EXIT_HOT)."""
     funcs, decls = [], set()
     for fname, block, fast in blocks:
-        gen = BlockGen(env, block, fname, fast)
+        gen = BlockGen(env, block, fname, fast, (counters or {}).get(fname))
         funcs.append(gen.generate())
         decls |= gen.decls
     return "\n".join(sorted(decls)) + "\n\n" + "\n".join(funcs)

@@ -59,6 +59,7 @@ from vmcore_jit_llvm.codegen import (
     CAUSE,
     EXIT,
     EXIT_EXC,
+    EXIT_HOT,
     EXIT_MISALIGN,
     EXIT_NAMES,
     EXIT_TRAP,
@@ -137,6 +138,8 @@ class JitOptions:
     quick_opt: int = attrs.field(default=0, converter=int)
     #: write LLVM IR and host disassembly of every compiled unit into this directory
     dump: str | None = None
+    #: entries after which a quickly compiled unit is recompiled at ``opt`` (0: never)
+    hot_entries: int = attrs.field(default=10_000, converter=int)
     #: compile on a background thread (off in eager mode and while dumping)
     background: bool = attrs.field(
         default=False, converter=lambda v: str(v).lower() not in ("0", "false", "no", "off")
@@ -157,6 +160,7 @@ class JitOptions:
             "quick_opt": "VMCORE_JIT_QUICK_OPT",
             "superblock": "VMCORE_JIT_SUPERBLOCK",
             "background": "VMCORE_JIT_BACKGROUND",
+            "hot_entries": "VMCORE_JIT_HOT_ENTRIES",
             "dump": "VMCORE_JIT_DUMP",
         }
         changes = {k: os.environ[v] for k, v in env.items() if os.environ.get(v)}
@@ -274,11 +278,12 @@ class _Job:
     addresses: dict[str, int] = attrs.field(factory=dict)
     ns: int = 0
     error: BaseException | None = None
+    counters: dict[str, int] = attrs.field(factory=dict)  #: function -> entry counter
 
     def run(self) -> None:
         t0 = time.perf_counter_ns()
         try:
-            self.text = codegen.lower_blocks(self.env, self.names)
+            self.text = codegen.lower_blocks(self.env, self.names, self.counters)
             self.mod = self.jit.add(self.text)
             self.addresses = {fname: self.jit.address(fname) for fname, _, _ in self.names}
         except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread
@@ -356,6 +361,10 @@ class JitEngine(InterpEngine):
         self._inflight: list[_Job] = []  #: submitted, not yet installed
         self._compiling: set[int] = set()  #: head pcs of the in-flight units
         self._generation = 0
+        #: entry counters of quick units (EXIT_HOT), allocated in order, reset on flush
+        self._counters = (ctypes.c_uint64 * self.options.max_blocks)()
+        self._ncounters = 0
+        self._tier2: set[int] = set()  #: pcs queued for recompilation at full opt
         self._tlbs: dict[tuple[int, int], Any] = {}  #: (hart, mode) -> software TLB
         self._tlb_arr: Any = None  #: the running hart's TLB (None: no paging)
         self._trap_box = [[0]]  # insn pcs of native "region" entries: the faulting pc
@@ -390,6 +399,8 @@ class JitEngine(InterpEngine):
             add_site=self._add_site,
             softfp=softfp,
         )
+        self.env.counters = ctypes.addressof(self._counters)
+        self.env.hot_entries = self.options.hot_entries
         if ram is not None:
             self._ram_cp_ref = (ctypes.c_char * len(ram.code_pages)).from_buffer(ram.code_pages)
             self.env.ram_host = ram.host_address
@@ -545,6 +556,23 @@ class JitEngine(InterpEngine):
         ):
             self._compile_queue()
 
+    def _tier_up(self, cpu: Cpu, mode: int, pc: int) -> None:
+        """A quick unit at ``pc`` got hot: queue it for compilation at the full level (it
+        replaces the quick one when installed; the queue compiles at the next slice)."""
+        if mode != cpu.isa.mode_key(cpu) or self._pending(pc):
+            return
+        try:
+            block = self.lift(cpu, pc)
+        except (GuestTrap, BusError):
+            return
+        fast = self.ram is not None and cpu.mmu.is_identity()
+        self._queue.append(([block], fast, self._mark_code_pages(cpu, block)))
+        self._queued.add(pc)
+        self._tier2.add(pc)
+        self.stats["tier2_queued"] += 1
+        if len(self._queue) >= self.options.batch:
+            self._compile_queue()
+
     def _pending(self, pc: int) -> bool:
         """Whether a unit headed at ``pc`` is queued or compiling."""
         return pc in self._queued or pc in self._compiling
@@ -615,19 +643,29 @@ class JitEngine(InterpEngine):
         if self._jit_quick is None:
             self._compile_unit(self._jit, queue)
             return
-        loops = [q for q in queue if _is_loop(q[0])]
-        straight = [q for q in queue if not _is_loop(q[0])]
-        for part, jit in ((loops, self._jit), (straight, self._jit_quick)):
-            if part:
-                self._compile_unit(jit, part)
+        tier2 = self._tier2
+        full = [q for q in queue if _is_loop(q[0]) or q[0][0].pc in tier2]
+        quick = [q for q in queue if not (_is_loop(q[0]) or q[0][0].pc in tier2)]
+        tier2.difference_update(q[0][0].pc for q in full)
+        if full:
+            self._compile_unit(self._jit, full)
+        if quick:
+            self._compile_unit(self._jit_quick, quick, counted=self.options.hot_entries > 0)
 
-    def _compile_unit(self, jit: _Native, queue: list) -> None:
+    def _compile_unit(self, jit: _Native, queue: list, counted: bool = False) -> None:
         unit = self._units
         self._units += 1
         names = [(f"u{unit}_b{i}", unit_, fast) for i, (unit_, fast, _) in enumerate(queue)]
         for blocks, _, _ in queue:
             self._table_address(blocks[0].mode)  # made here: the job only reads it
+        counters = {}
+        if counted:
+            for fname, _, _ in names:
+                if self._ncounters < len(self._counters):
+                    counters[fname] = self._ncounters
+                    self._ncounters += 1
         job = _Job(jit, self.env, unit, names, [p for _, _, p in queue], self._generation)
+        job.counters = counters
         if self.options.background and self.options.threshold > 0 and not self.options.dump:
             self._inflight.append(job)
             self._compiling.update(blocks[0].pc for blocks, _, _ in queue)
@@ -718,6 +756,9 @@ class JitEngine(InterpEngine):
         self._native_pages.clear()
         self._region_heads.clear()
         self._generation += 1
+        ctypes.memset(self._counters, 0, ctypes.sizeof(self._counters))
+        self._ncounters = 0
+        self._tier2.clear()
         self._queue.clear()
         self._queued.clear()
         if self._jit is not None:
@@ -917,7 +958,9 @@ class JitEngine(InterpEngine):
         stats["native_entries"] += 1
         stats["native_insns"] += used
         stats["exit_" + EXIT_NAMES.get(reason, str(reason))] += 1
-        if reason in (EXIT_TRAP, EXIT_EXC, EXIT_MISALIGN):
+        if reason == EXIT_HOT:
+            self._tier_up(cpu, mode, npc)
+        elif reason in (EXIT_TRAP, EXIT_EXC, EXIT_MISALIGN):
             trap = self._native_trap(cpu, reason)
             self._trap_box[0] = [arr[base + TRAP_PC]]
             if single:  # a plain interp entry: the trap names the instruction in the block
