@@ -6,7 +6,9 @@ A block that reaches ``threshold`` is queued; so is every block of a loop region
 builds, plus the region itself as one native function in which branches between its blocks
 are plain jumps. Queued units are compiled together into one LLVM module per MCJIT
 instance: loops with the full optimisation level, straight-line blocks with ``quick_opt``
-(LLVM compiles those several times faster; they are entered through the table anyway).
+(LLVM compiles those several times faster; they are entered through the table anyway); a
+quick unit counts its entries natively and, after ``hot_entries``, exits once (EXIT_HOT) to
+be recompiled at the full level.
 Compilation can run on a background thread (``background``, off by default: measured slower
 here, see the README): LLVM releases the GIL, so the
 hart keeps running on interp meanwhile, and finished units are installed at the next
