@@ -7,8 +7,6 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-# a low jit threshold: the programs here are short, and their loops should run native
-os.environ.setdefault("VMCORE_JIT_THRESHOLD", "200")
 
 from linux_toy import Sys, Toy  # noqa: E402
 
@@ -26,3 +24,10 @@ def proc(toy):
 @pytest.fixture
 def sc(proc):
     return Sys(proc)
+
+
+@pytest.fixture(autouse=True)
+def _low_jit_threshold(monkeypatch):
+    """A low jit threshold: the programs here are short, and their loops should run native."""
+    if "VMCORE_JIT_THRESHOLD" not in os.environ:
+        monkeypatch.setenv("VMCORE_JIT_THRESHOLD", "200")

@@ -4,8 +4,14 @@ rather than reported as skipped."""
 
 import os
 
-# Engines that tier on hotness (jit) run translated code from the first block here: these
-# tests are short, and with the default threshold a "jit" run would be an interp run.
-os.environ.setdefault("VMCORE_JIT_THRESHOLD", "0")
+import pytest
 
 collect_ignore = [] if os.environ.get("RISCV_TESTS") else ["test_riscv_tests.py"]
+
+
+@pytest.fixture(autouse=True)
+def _native_from_the_first_block(monkeypatch):
+    """Engines that tier on hotness (jit) run translated code from the first block here:
+    these tests are short, and with the default threshold a "jit" run would be interp's."""
+    if "VMCORE_JIT_THRESHOLD" not in os.environ:
+        monkeypatch.setenv("VMCORE_JIT_THRESHOLD", "0")
