@@ -176,8 +176,17 @@ class BlockGen:
         fname: str,
         fast_ram: bool,
         counter: int | None = None,
+        promote: bool = False,
     ) -> None:
         self.env = env
+        #: guest slots kept in locals (LLVM registers) for the whole unit, written back to
+        #: the state buffer at every exit and around state helpers (see promoted_slots)
+        self.promoted: dict[int, str] = {}
+        self.written: list[int] = []
+        if promote:
+            read, written = _slots_of(block if isinstance(block, list) else [block])
+            self.promoted = {s: f"%r{s}" for s in sorted(read | written)}
+            self.written = sorted(written)
         #: index of this unit's entry counter (quick units: they ask to be recompiled
         #: optimised after ``env.hot_entries`` entries)
         self.counter = counter
@@ -229,8 +238,28 @@ class BlockGen:
         return f"i{w}"
 
     def slot(self, s: int) -> str:
-        """Pointer to state slot ``s`` (at each use: LLVM folds it into the access)."""
+        """Pointer to state slot ``s``: its local if promoted, else into the state buffer
+        (at each use: LLVM folds it into the access)."""
+        local = self.promoted.get(s)
+        if local is not None:
+            return local
         return self.ins(f"getelementptr i64, ptr %S, i64 {s}")
+
+    def state_slot(self, s: int) -> str:
+        return self.ins(f"getelementptr i64, ptr %S, i64 {s}")
+
+    def write_back(self) -> None:
+        """Store the promoted slots the unit writes into the state buffer (before an exit
+        or a state helper: whoever looks next must see the state as of here)."""
+        for s in self.written:
+            v = self.ins(f"load i64, ptr {self.promoted[s]}")
+            self.emit(f"store i64 {v}, ptr {self.state_slot(s)}")
+
+    def reload(self) -> None:
+        """Refill every promoted slot from the state buffer (after a state helper)."""
+        for s, local in self.promoted.items():
+            v = self.ins(f"load i64, ptr {self.state_slot(s)}")
+            self.emit(f"store i64 {v}, ptr {local}")
 
     def io(self, word: int) -> str:
         return f"inttoptr (i64 {self.env.io + 8 * word} to ptr)"
@@ -316,6 +345,7 @@ class BlockGen:
         self.label("exit")
         for c, incoming in columns.items():
             self.emit(f"%e.{c} = phi i64 {', '.join(incoming)}")
+        self.write_back()
         self.emit("%e.u = add i64 %e.used, %e.k")
         for c, slot in (("u", USED), ("reason", EXIT), ("k", K), ("pc", TRAP_PC)):
             self.emit(f"store i64 %e.{c}, ptr {self.slot(env.ctl(slot))}")
@@ -343,6 +373,7 @@ class BlockGen:
             self.emit(f"store i64 {used}, ptr %usedp")
             self.emit(f"br label %{local}")
             return
+        self.write_back()
         self.emit(f"store i64 {used}, ptr {self.slot(env.ctl(USED))}")
         if sync:
             self.emit(f"store i64 {EXIT_SYNC}, ptr {self.slot(env.ctl(EXIT))}")
@@ -387,6 +418,9 @@ class BlockGen:
         self.label("entry")
         self.emit("%smcp = alloca i1")
         self.emit("%usedp = alloca i64")
+        for local in self.promoted.values():
+            self.emit(f"{local} = alloca i64")
+        self.reload()
         if self.tlb:
             self.emit(f"%tlb = load ptr, ptr {self.slot(env.ctl(TLB))}")
         u = self.ins(f"load i64, ptr {self.slot(env.ctl(USED))}")
@@ -428,6 +462,7 @@ class BlockGen:
         body, over = self.newlabel(), self.newlabel()
         self.emit(f"br i1 {ok}, label %{body}, label %{over}")
         self.label(over)
+        self.write_back()
         self.emit(f"store i64 {self.used}, ptr {self.slot(env.ctl(USED))}")
         self.emit(f"store i64 {EXIT_BUDGET}, ptr {self.slot(env.ctl(EXIT))}")
         self.emit(f"ret i64 {lit(block.pc, 64)}")
@@ -778,7 +813,11 @@ class BlockGen:
             state=helper.state,
             k=self.k,
         )
+        if helper.state:
+            self.write_back()
         self.site_call(site, op, args)
+        if helper.state:
+            self.reload()
         self.known.clear()  # a state helper may change any slot
 
     def _fp(self, op: Op, fname: str) -> None:
@@ -849,17 +888,34 @@ class BlockGen:
         self.chain(self.to64(self.v(nt), nt.width))
 
 
+def _slots_of(blocks: list[Block]) -> tuple[set[int], set[int]]:
+    """The state slots a unit's ops read and write (get/set, FP flags)."""
+    read: set[int] = set()
+    written: set[int] = set()
+    for block in blocks:
+        for op in block.ops:
+            if op.name == "get":
+                read.update(range(op.args[0], op.args[0] + (op.dst.width + 63) // 64))
+            elif op.name == "set":
+                written.update(range(op.args[0], op.args[0] + (op.args[1].width + 63) // 64))
+            elif op.attrs.get("flags") is not None:
+                read.add(op.attrs["flags"])
+                written.add(op.attrs["flags"])
+    return read, written
+
+
 def lower_blocks(
     env: Env,
     blocks: list[tuple[str, Block | list[Block], bool]],
     counters: dict[str, int] | None = None,
+    promote: bool = False,
 ) -> str:
     """LLVM IR text of a module holding ``(function name, unit, fast_ram)`` functions, where
     a unit is a block or a region (a list of blocks entered at the first); ``counters``
     gives functions an entry counter (see EXIT_HOT)."""
     funcs, decls = [], set()
     for fname, block, fast in blocks:
-        gen = BlockGen(env, block, fname, fast, (counters or {}).get(fname))
+        gen = BlockGen(env, block, fname, fast, (counters or {}).get(fname), promote)
         funcs.append(gen.generate())
         decls |= gen.decls
     return "\n".join(sorted(decls)) + "\n\n" + "\n".join(funcs)

@@ -8,7 +8,8 @@ are plain jumps. Queued units are compiled together into one LLVM module per MCJ
 instance: loops with the full optimisation level, straight-line blocks with ``quick_opt``
 (LLVM compiles those several times faster; they are entered through the table anyway); a
 quick unit counts its entries natively and, after ``hot_entries``, exits once (EXIT_HOT) to
-be recompiled at the full level.
+be recompiled at the full level. Units at the full level keep the guest registers they use
+in LLVM registers (``promote``), written back to the state buffer at every exit.
 Compilation can run on a background thread (``background``, off by default: measured slower
 here, see the README): LLVM releases the GIL, so the
 hart keeps running on interp meanwhile, and finished units are installed at the next
@@ -142,6 +143,11 @@ class JitOptions:
     dump: str | None = None
     #: entries after which a quickly compiled unit is recompiled at ``opt`` (0: never)
     hot_entries: int = attrs.field(default=10_000, converter=int)
+    #: keep guest registers in LLVM registers across a unit compiled at ``opt`` (loops):
+    #: loaded on entry, written back at every exit and around state helpers
+    promote: bool = attrs.field(
+        default=True, converter=lambda v: str(v).lower() not in ("0", "false", "no", "off")
+    )
     #: compile on a background thread (off in eager mode and while dumping)
     background: bool = attrs.field(
         default=False, converter=lambda v: str(v).lower() not in ("0", "false", "no", "off")
@@ -163,6 +169,7 @@ class JitOptions:
             "superblock": "VMCORE_JIT_SUPERBLOCK",
             "background": "VMCORE_JIT_BACKGROUND",
             "hot_entries": "VMCORE_JIT_HOT_ENTRIES",
+            "promote": "VMCORE_JIT_PROMOTE",
             "dump": "VMCORE_JIT_DUMP",
         }
         changes = {k: os.environ[v] for k, v in env.items() if os.environ.get(v)}
@@ -281,11 +288,12 @@ class _Job:
     ns: int = 0
     error: BaseException | None = None
     counters: dict[str, int] = attrs.field(factory=dict)  #: function -> entry counter
+    promote: bool = False  #: keep guest registers in LLVM registers (full-level units)
 
     def run(self) -> None:
         t0 = time.perf_counter_ns()
         try:
-            self.text = codegen.lower_blocks(self.env, self.names, self.counters)
+            self.text = codegen.lower_blocks(self.env, self.names, self.counters, self.promote)
             self.mod = self.jit.add(self.text)
             self.addresses = {fname: self.jit.address(fname) for fname, _, _ in self.names}
         except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread
@@ -668,6 +676,7 @@ class JitEngine(InterpEngine):
                     self._ncounters += 1
         job = _Job(jit, self.env, unit, names, [p for _, _, p in queue], self._generation)
         job.counters = counters
+        job.promote = jit is self._jit and self.options.promote
         if self.options.background and self.options.threshold > 0 and not self.options.dump:
             self._inflight.append(job)
             self._compiling.update(blocks[0].pc for blocks, _, _ in queue)
