@@ -33,8 +33,9 @@ BUILD = HERE / "build"
 CC = "riscv64-linux-gnu-gcc"
 QEMU = "qemu-riscv64"
 
-#: default scale per workload: sized for a few seconds on the interp engine
-SCALES = {"crc32": 2, "sort": 1, "lists": 2, "matrix": 2, "fpkernel": 2}
+#: default scale per workload: a few seconds on interp (N and 2N); the native engines run
+#: --native-scale (100) times more, so QEMU runs for about a second or more
+SCALES = {"crc32": 20, "sort": 10, "lists": 20, "matrix": 20, "fpkernel": 20}
 
 
 def build(name: str) -> Path:
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine", action="append", help="vmcore engine (repeatable)")
     ap.add_argument("--workload", action="append", choices=sorted(SCALES))
     ap.add_argument("--scale", type=int, default=1, help="multiply every workload's size")
-    ap.add_argument("--native-scale", type=int, default=250, help="extra factor for jit, qemu")
+    ap.add_argument("--native-scale", type=int, default=100, help="extra factor for jit, qemu")
     ap.add_argument("--repeat", type=int, default=1, help="median of N runs")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
