@@ -928,6 +928,8 @@ def sys_mremap(
     mm = p.mm
     if old & 0xFFF or new_size == 0 or flags & MREMAP_FIXED:
         raise OSError(errno.EINVAL, "unsupported mremap")
+    if old_size == 0:  # duplicates a shared mapping in Linux; every mapping here is private
+        raise OSError(errno.EINVAL, "mremap of zero bytes")
     old_size, new_size = page_up(old_size), page_up(new_size)
     if not mm.accessible(old, old_size, 0):
         raise OSError(errno.EFAULT, "not mapped")
