@@ -3,17 +3,27 @@ instruction overwrites it (inlined expressions must not see the new value)."""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from vmcore.engines.interp import InterpEngine
 from vmcore.machine import StopReason
 from vmcore.testing.ir_conformance import IRHarness
 
+#: the compiled code (what these tests are about) and tier 0, which must agree
+ENGINES = {"compiled": 0, "tier0": 1 << 40}
+
+
+@pytest.fixture(params=list(ENGINES.values()), ids=list(ENGINES))
+def engine(request):
+    return functools.partial(InterpEngine, tier0=request.param)
+
 
 @pytest.mark.parametrize("via_trunc", [False, True])
-def test_value_read_before_overwrite_keeps_the_old_value(via_trunc):
+def test_value_read_before_overwrite_keeps_the_old_value(engine, via_trunc):
     """Like ``jalr t0, t0``: the target is computed from r5, then r5 gets the link."""
-    h = IRHarness(InterpEngine)
+    h = IRHarness(engine)
 
     def jalr_like(b, pc):
         old = b.get(5)
@@ -29,8 +39,8 @@ def test_value_read_before_overwrite_keeps_the_old_value(via_trunc):
     assert h.s[5] == pc + 4
 
 
-def test_chain_of_inlined_values_across_two_writes():
-    h = IRHarness(InterpEngine)
+def test_chain_of_inlined_values_across_two_writes(engine):
+    h = IRHarness(engine)
 
     def swap(b, pc):
         a, c = b.get(1), b.get(2)

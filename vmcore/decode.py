@@ -134,10 +134,15 @@ def check_overlaps(encodings: Iterable[Encoding]) -> list[tuple[str, str]]:
     return bad
 
 
+#: words whose decoding a :class:`Decoder` remembers (then it starts over)
+LOOKUP_CACHE = 1 << 16
+
+
 class Decoder:
     """Decodes words of one width against a set of encodings.
 
-    ``decode(word)`` returns the matching :class:`Encoding` or None (illegal).
+    ``decode(word)`` returns the matching :class:`Encoding` or None (illegal);
+    ``lookup(word)`` also its fields, and remembers both per word.
     """
 
     def __init__(self, encodings: Iterable[Encoding]) -> None:
@@ -163,8 +168,23 @@ class Decoder:
             for k, v in buckets.items()
         }
 
+        self._seen: dict[int, tuple[Encoding | None, dict[str, int]]] = {}
+
     def decode(self, word: int) -> Encoding | None:
         for m, v, enc in self.buckets.get(word & self.key_mask, ()):
             if word & m == v:
                 return enc
         return None
+
+    def lookup(self, word: int) -> tuple[Encoding | None, dict[str, int]]:
+        """``(decode(word), its fields)``, from a cache of the words seen (the same code
+        is lifted again after invalidations, and most programs use few distinct words).
+        The fields dict is shared: pass it on with ``**``, never change it."""
+        hit = self._seen.get(word)
+        if hit is None:
+            enc = self.decode(word)
+            hit = (enc, enc.extract(word) if enc is not None else {})
+            if len(self._seen) >= LOOKUP_CACHE:
+                self._seen.clear()
+            self._seen[word] = hit
+        return hit

@@ -278,6 +278,22 @@ class IRError(Exception):
     """A malformed IR block: what is wrong and where."""
 
 
+_MASKS = {w: mask(w) for w in WIDTHS}
+#: width -> the values of that width numbered 0, 1, ...: values are immutable and compare
+#: by (id, width), so every block shares them (fewer objects to build and to collect)
+_VALUES: dict[int, list[Value]] = {w: [] for w in WIDTHS}
+
+
+def _intern_values(width: int, n: int) -> Value:
+    """Value ``n`` of ``width``, growing the shared list (a new list, swapped in whole, so
+    that ``_VALUES[w][i]`` is ``Value(i, w)`` even while another thread grows it)."""
+    values = _VALUES[width]
+    if n >= len(values):
+        values = values + [Value(i, width) for i in range(len(values), 2 * n + 64)]
+        _VALUES[width] = values
+    return values[n]
+
+
 class Builder:
     """Emits IR for one block. ISA lifters receive one and call its methods.
 
@@ -288,6 +304,7 @@ class Builder:
 
     def __init__(self, pc: int, mode: int = 0) -> None:
         self.block = Block(pc=pc, mode=mode)
+        self._ops = self.block.ops
         self._next = 0
         self.ended = False
         #: an ``ends_block`` helper was called: the block ends after this instruction
@@ -296,18 +313,20 @@ class Builder:
     # -- plumbing -------------------------------------------------------------------------
 
     def _value(self, width: int) -> Value:
-        if width not in WIDTHS:
-            raise IRError(f"unsupported width {width}")
-        v = Value(self._next, width)
-        self._next += 1
-        self.block.nvalues = self._next
-        return v
+        n = self._next
+        self._next = self.block.nvalues = n + 1
+        try:
+            return _VALUES[width][n]
+        except IndexError:
+            return _intern_values(width, n)
+        except KeyError:
+            raise IRError(f"unsupported width {width}") from None
 
     def _emit(self, name: str, width: int | None, args: tuple, **attrs_: Any) -> Value | None:
         if self.ended:
             raise IRError(f"op {name} after the block's exit")
         dst = self._value(width) if width else None
-        self.block.ops.append(Op(name, dst, args, attrs_))
+        self._ops.append(Op(name, dst, args, attrs_))
         return dst
 
     def _v(self, x: Value | int, width: int) -> Value:
@@ -333,20 +352,35 @@ class Builder:
         self.block.insns.append(Insn(pc, length, bits, len(self.block.ops)))
 
     def const(self, value: int, width: int = 64) -> Value:
-        return self._emit("const", width, (value & mask(width),))
+        if self.ended:
+            raise IRError("op const after the block's exit")
+        dst = self._value(width)
+        self._ops.append(Op("const", dst, (value & _MASKS[width],), {}))
+        return dst
 
     def get(self, slot: int, width: int = 64) -> Value:
-        return self._emit("get", width, (slot,))
+        if self.ended:
+            raise IRError("op get after the block's exit")
+        dst = self._value(width)
+        self._ops.append(Op("get", dst, (slot,), {}))
+        return dst
 
     def set(self, slot: int, value: Value | int, width: int = 64) -> None:
-        v = self._v(value, width)
-        self._emit("set", None, (slot, v))
+        v = value if isinstance(value, Value) else self.const(value, width)
+        if self.ended:
+            raise IRError("op set after the block's exit")
+        self._ops.append(Op("set", None, (slot, v), {}))
 
     # -- integer arithmetic -------------------------------------------------------------
 
     def _bin(self, name: str, a: Value | int, b: Value | int) -> Value:
-        a, b = self._pair(a, b)
-        return self._emit(name, a.width, (a, b))
+        if not isinstance(a, Value) or not isinstance(b, Value) or a.width != b.width:
+            a, b = self._pair(a, b)
+        if self.ended:
+            raise IRError(f"op {name} after the block's exit")
+        dst = self._value(a.width)
+        self._ops.append(Op(name, dst, (a, b), {}))
+        return dst
 
     def add(self, a, b):
         return self._bin("add", a, b)

@@ -139,17 +139,22 @@ class Engine:
         return block.sync or any(op.name == "call" and op.attrs["helper"].state for op in block.ops)
 
     def _mark_code_pages(self, cpu: Cpu, block: Block) -> set[int]:
-        pages = set()
+        """Mark the physical pages the block's instructions came from as holding code and
+        return their numbers (one translation per virtual page: a block spans one or two)."""
+        vpages: dict[int, int] = {}  # virtual page -> an address of the block on it
         for ins in block.insns:
-            for addr in {ins.pc, ins.pc + max(ins.length, 1) - 1}:
-                try:
-                    paddr = cpu.mmu.translate(addr, Access.FETCH)
-                except GuestTrap:
-                    continue
-                region = cpu.bus.find(paddr)
-                if isinstance(region, RAM):
-                    region.code_pages[(paddr - region.base) >> PAGE_SHIFT] = 1
-                    pages.add(paddr >> PAGE_SHIFT)
+            for addr in (ins.pc, ins.pc + max(ins.length, 1) - 1):
+                vpages.setdefault(addr >> PAGE_SHIFT, addr)
+        pages = set()
+        for addr in vpages.values():
+            try:
+                paddr = cpu.mmu.translate(addr, Access.FETCH)
+            except GuestTrap:
+                continue
+            region = cpu.bus.find(paddr)
+            if isinstance(region, RAM):
+                region.code_pages[(paddr - region.base) >> PAGE_SHIFT] = 1
+                pages.add(paddr >> PAGE_SHIFT)
         return pages
 
     def invalidate_page(self, paddr: int) -> None:

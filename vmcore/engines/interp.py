@@ -5,15 +5,21 @@ op (DESIGN.md). Registers a block touches are cached in local variables, loaded 
 and written back at the exit (and on a trap, which keeps traps precise: locals then hold the
 state as of the faulting instruction). RAM is reached with ``struct`` on the main RAM's mmap
 while the MMU is the identity; everything else takes the bus's slow path.
+
+Compiling costs as much as running a block on tier 0 (:mod:`vmcore.engines.evaluate`) about a
+hundred times, so a new block first runs there and is compiled once it has run ``TIER0``
+times (see :meth:`InterpEngine.compile`).
 """
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vmcore import softfp
+from vmcore.engines import evaluate
 from vmcore.engines.base import Engine
 from vmcore.ir import Access, Block, GuestTrap, Op, Value, mask
 from vmcore.memory import PAGE_SHIFT, BusError
@@ -28,6 +34,9 @@ REGION_BLOCKS = 24
 #: entry kind of blocks jumping backwards: counted until HOT, then their loop is a region
 LOOP_EXIT = "loop-exit"
 HOT = 16
+#: runs of a new block on tier 0 (vmcore.engines.evaluate) before it is compiled; 0 compiles
+#: at once. The environment variable VMCORE_INTERP_TIER0 overrides it.
+TIER0 = 64
 
 #: ops that may raise a guest trap (the instruction index must be current before them)
 _TRAPPING = frozenset({"load", "store", "trap", "trap_if"})
@@ -161,40 +170,47 @@ class _Codegen:
     def lower(self) -> list[str]:
         """The block's body lines (exits return, or assign ``pc`` inside a region)."""
         block = self.block
-        for i, op in enumerate(block.ops):
-            for a in op.args:
-                if isinstance(a, Value):
-                    self.uses[a.id] = self.uses.get(a.id, 0) + 1
-                    self.last_use[a.id] = i
-            if op.name in ("get", "set"):
-                width = op.dst.width if op.name == "get" else op.args[1].width
-                for j in range((width + 63) // 64):
-                    self.slots.add(op.args[0] + j)
-                    if op.name == "set":
-                        self.written.add(op.args[0] + j)
-        may_trap = {
-            ins.index
-            for n, ins in enumerate(block.insns)
-            if any(
-                o.name in _TRAPPING or (o.name == "call" and o.attrs["helper"].state)
-                for o in block.ops[
-                    ins.index : (block.insns[n + 1].index if n + 1 < len(block.insns) else None)
-                ]
-            )
-        }
+        ops = block.ops
+        uses, last_use, slots, written = self.uses, self.last_use, self.slots, self.written
         starts = {ins.index: n for n, ins in enumerate(block.insns)}
+        may_trap = set()  # op index of the first op of each instruction that may trap
+        start = 0
+        has_store = False
+        for i, op in enumerate(ops):
+            if i in starts:
+                start = i
+            for a in op.args:
+                if type(a) is Value:
+                    uses[a.id] = uses.get(a.id, 0) + 1
+                    last_use[a.id] = i
+            name = op.name
+            if name == "get" or name == "set":
+                width = op.dst.width if name == "get" else op.args[1].width
+                first = op.args[0]
+                for j in range(first, first + (width + 63) // 64):
+                    slots.add(j)
+                    if name == "set":
+                        written.add(j)
+            elif name in _TRAPPING or (name == "call" and op.attrs["helper"].state):
+                may_trap.add(start)
+                has_store = has_store or name == "store"
+        lowerers = _LOWERERS
         stored = False
-        for i, op in enumerate(block.ops):
-            if i in starts and stored:
-                self._leave_if_code_changed(starts[i])
-                stored = False
-            if i in may_trap:
-                self.emit(f"k = {starts[i]}")
+        fast = self.fast_ram
+        for i, op in enumerate(ops):
+            n = starts.get(i)
+            if n is not None:
+                if stored:
+                    self._leave_if_code_changed(n)
+                    stored = False
+                if i in may_trap:
+                    self.emit(f"k = {n}")
             self.i = i
             self.cur_deps = set()  # slots read by the pending expressions this op consumes
-            getattr(self, "op_" + op.name)(op)
-            stored = stored or (op.name == "store" and self.fast_ram)
-        self.has_store = any(op.name == "store" for op in block.ops) and self.fast_ram
+            lowerers[op.name](self, op)
+            if fast and op.name == "store":
+                stored = True
+        self.has_store = has_store and fast
         return self.lines
 
     def _leave_if_code_changed(self, n: int) -> None:
@@ -522,6 +538,12 @@ class _Codegen:
         self._exit(f"{self.a(op, 1)} if {self.a(op, 0)} else {self.a(op, 2)}")
 
 
+#: op name -> the _Codegen method lowering it
+_LOWERERS: dict[str, Callable[[_Codegen, Op], None]] = {
+    name[3:]: fn for name, fn in vars(_Codegen).items() if name.startswith("op_")
+}
+
+
 def lower_region(blocks: list[Block], fast_ram: bool, consts: dict[str, Any]) -> str:
     """One function running several blocks with registers kept in locals between them.
 
@@ -602,8 +624,18 @@ class InterpEngine(Engine):
 
     name = "interp"
 
-    def __init__(self, machine) -> None:
+    def __init__(self, machine, tier0: int | None = None) -> None:
         super().__init__(machine)
+        if tier0 is None:
+            env = os.environ.get("VMCORE_INTERP_TIER0", "").strip()
+            try:
+                tier0 = int(env) if env else TIER0
+            except ValueError:
+                raise ValueError(
+                    f"VMCORE_INTERP_TIER0={env!r}: expected a number of runs (0 disables tier 0)"
+                ) from None
+        #: runs of a block on tier 0 before it is compiled (0: no tier 0)
+        self.tier0 = tier0
         ram = machine.bus.main_ram
         self.ram = ram
         self.globals: dict[str, Any] = dict(RUNTIME)
@@ -620,6 +652,7 @@ class InterpEngine(Engine):
             self.globals[f"RL{size}"] = (ram.size - size) if ram else -1
         self.region_heads: set[tuple[int, int]] = set()
         self.heat: dict[int, int] = {}
+        self._tier0_context = evaluate.Context(self.globals)
 
     # -- memory slow paths ------------------------------------------------------------------
 
@@ -647,9 +680,36 @@ class InterpEngine(Engine):
         return fn
 
     def compile(self, cpu: Cpu, block: Block) -> Callable:
+        """``block`` as a function ``blk(S, C)`` returning the next pc. With tier 0 on, a
+        tier-0 runnable (vmcore.engines.evaluate) that compiles itself on its
+        ``tier0 + 1``-th run (see :meth:`_promote`)."""
         fast = self.ram is not None and cpu.mmu.is_identity()
+        if self.tier0 > 0:
+
+            def promote(run: Callable) -> Callable:
+                return self._promote(block, fast, run)
+
+            run = evaluate.build(block, self._tier0_context, fast, self.tier0, promote)
+            run.block = block
+            return run
+        return self._compile_block(block, fast)
+
+    def _compile_block(self, block: Block, fast: bool) -> Callable:
         fn = self._load(lower_block(block, fast, self.globals), f"<block {block.pc:#x}>")
         fn.block = block
+        return fn
+
+    def _promote(self, block: Block, fast: bool, run: Callable) -> Callable:
+        """Compile the block a tier-0 ``run`` stands for and put it in ``run``'s place in
+        the translation cache, keeping the entry's kind (``run`` itself forwards to it from
+        wherever else it is still referenced: partial blocks, the jit's counting wrappers,
+        a stale entry)."""
+        fn = self._compile_block(block, fast)
+        self.stats["tier_ups"] += 1
+        table = self.cache.tables.get(block.mode)
+        entry = table.get(block.pc) if table is not None else None
+        if entry is not None and entry[0] is run:
+            table[block.pc] = (fn, *entry[1:])
         return fn
 
     def flush(self) -> None:
@@ -680,9 +740,12 @@ class InterpEngine(Engine):
         exit_ = block.exit
         if exit_ is None or exit_.name == "goto_ind":
             return None
-        consts = {op.dst.id: op.args[0] for op in block.ops if op.name == "const"}
-        targets = [consts.get(a.id) for a in exit_.args if isinstance(a, Value)]
-        back = [t for t in targets if t is not None and t <= block.pc]
+        ids = {a.id for a in exit_.args if isinstance(a, Value)}
+        back = [
+            op.args[0]
+            for op in block.ops
+            if op.name == "const" and op.dst.id in ids and op.args[0] <= block.pc
+        ]
         return max(back) if back else None
 
     def _build_region(self, cpu: Cpu, head: int, end: int) -> None:

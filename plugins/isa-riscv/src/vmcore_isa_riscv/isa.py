@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import capstone
 
-from vmcore import Access, Builder, BusError, Cpu, GuestTrap, Isa
+from vmcore import RAM, Access, Builder, BusError, Cpu, GuestTrap, Isa
 from vmcore_isa_riscv import csr, decoder
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.lifting import Lift
@@ -21,6 +21,10 @@ _MISALIGNED = {
     Access.LOAD: Cause.LOAD_MISALIGNED,
     Access.STORE: Cause.STORE_MISALIGNED,
 }
+
+
+_M64 = (1 << 64) - 1
+_PAGE = 4096  #: fetches within one 4 KiB page share a translation (every MMU's smallest)
 
 
 class HartState:
@@ -45,6 +49,9 @@ class RiscV64(Isa):
     def __init__(self) -> None:
         self.regs = R.register_file()
         self.decoder32, self.decoder16 = decoder.build()
+        #: 16-bit bits -> (32-bit encoding, its fields, the 32-bit word) they expand to,
+        #: filled by rv64c's lifters: a known expansion skips the compressed lifter
+        self.expansions: dict[int, tuple] = {}
 
     def create_state(self, cpu: Cpu) -> HartState:
         return HartState(cpu)
@@ -73,22 +80,49 @@ class RiscV64(Isa):
             key |= satp_mode << 3 | data_priv << 7 | ((ms >> 18) & 3) << 9  # SUM, MXR
         return key
 
-    def decode(self, cpu: Cpu, pc: int) -> tuple[int, int, object]:
-        """(length, bits, encoding or None) of the instruction at ``pc``."""
+    def fetch(self, cpu: Cpu, pc: int) -> tuple[int, int]:
+        """(length, bits) of the instruction at ``pc``, fetched as two halfwords (the
+        second only for a 32-bit instruction, so a fault on it is reported at pc + 2)."""
+        pc &= _M64
+        if pc & (_PAGE - 1) <= _PAGE - 4:
+            # both halfwords on one page: translate once, read RAM directly
+            try:
+                paddr = cpu.mmu.translate(pc, Access.FETCH)
+            except BusError as err:
+                raise self.bus_fault(err) from None
+            region = cpu.bus.find(paddr)
+            if isinstance(region, RAM) and paddr + 4 <= region.end:
+                word = region.read(paddr - region.base, 4)
+                return (2, word & 0xFFFF) if word & 3 != 3 else (4, word)
         lo = cpu.fetch(pc, 2)
         if lo & 3 != 3:
-            return 2, lo, self.decoder16.decode(lo) if self.decoder16 else None
-        bits = lo | (cpu.fetch(pc + 2, 2) << 16)
+            return 2, lo
+        return 4, lo | (cpu.fetch(pc + 2, 2) << 16)
+
+    def decode(self, cpu: Cpu, pc: int) -> tuple[int, int, object]:
+        """(length, bits, encoding or None) of the instruction at ``pc``."""
+        length, bits = self.fetch(cpu, pc)
+        if length == 2:
+            return 2, bits, self.decoder16.decode(bits) if self.decoder16 else None
         return 4, bits, self.decoder32.decode(bits)
 
     def lift(self, b: Builder, cpu: Cpu, pc: int) -> int:
-        length, bits, enc = self.decode(cpu, pc)
+        length, bits = self.fetch(cpu, pc)
+        if length == 2:
+            hit = self.expansions.get(bits)
+            if hit is not None:
+                enc, fields, word = hit
+                b.insn(pc, 2, bits)
+                enc.payload(Lift(b, cpu, pc, 2, bits, word), **fields)
+                return 2
+        decoder = self.decoder32 if length == 4 else self.decoder16
+        enc, fields = decoder.lookup(bits) if decoder is not None else (None, None)
         b.insn(pc, length, bits)
         c = Lift(b, cpu, pc, length, bits)
         if enc is None:
             c.illegal()
         else:
-            enc.payload(c, **enc.extract(bits))
+            enc.payload(c, **fields)
         return length
 
     def enter_trap(self, cpu: Cpu, trap: GuestTrap, pc: int) -> int:

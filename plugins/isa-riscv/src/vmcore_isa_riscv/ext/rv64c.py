@@ -106,11 +106,15 @@ def _j(rd, imm):
 
 
 def _expand(c, word):
-    enc = c.cpu.isa.decoder32.decode(word)
+    """Lift ``c`` as the 32-bit ``word``. A lifter calling this does nothing else, so the
+    ISA remembers the expansion and lifts these bits as ``word`` directly next time."""
+    isa = c.cpu.isa
+    enc, fields = isa.decoder32.lookup(word)
     if enc is None:
         c.illegal()
         return
-    enc.payload(Lift(c.b, c.cpu, c.pc, c.length, c.bits, word), **enc.extract(word))
+    isa.expansions[c.bits] = (enc, fields, word)
+    enc.payload(Lift(c.b, c.cpu, c.pc, c.length, c.bits, word), **fields)
 
 
 def _reserved_if(c, cond, word):
