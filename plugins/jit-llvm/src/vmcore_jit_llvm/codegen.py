@@ -908,14 +908,17 @@ def lower_blocks(
     env: Env,
     blocks: list[tuple[str, Block | list[Block], bool]],
     counters: dict[str, int] | None = None,
-    promote: bool = False,
+    promote: set[str] | None = None,
 ) -> str:
     """LLVM IR text of a module holding ``(function name, unit, fast_ram)`` functions, where
     a unit is a block or a region (a list of blocks entered at the first); ``counters``
-    gives functions an entry counter (see EXIT_HOT)."""
+    gives functions an entry counter (see EXIT_HOT); the functions in ``promote`` keep guest
+    registers in LLVM registers."""
     funcs, decls = [], set()
     for fname, block, fast in blocks:
-        gen = BlockGen(env, block, fname, fast, (counters or {}).get(fname), promote)
+        gen = BlockGen(
+            env, block, fname, fast, (counters or {}).get(fname), fname in (promote or ())
+        )
         funcs.append(gen.generate())
         decls |= gen.decls
     return "\n".join(sorted(decls)) + "\n\n" + "\n".join(funcs)

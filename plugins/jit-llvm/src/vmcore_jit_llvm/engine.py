@@ -8,7 +8,7 @@ are plain jumps. Queued units are compiled together into one LLVM module per MCJ
 instance: loops with the full optimisation level, straight-line blocks with ``quick_opt``
 (LLVM compiles those several times faster; they are entered through the table anyway); a
 quick unit counts its entries natively and, after ``hot_entries``, exits once (EXIT_HOT) to
-be recompiled at the full level. Units at the full level keep the guest registers they use
+be recompiled at the full level. Loop units keep the guest registers they use
 in LLVM registers (``promote``), written back to the state buffer at every exit.
 Compilation can run on a background thread (``background``, off by default: measured slower
 here, see the README): LLVM releases the GIL, so the
@@ -288,7 +288,8 @@ class _Job:
     ns: int = 0
     error: BaseException | None = None
     counters: dict[str, int] = attrs.field(factory=dict)  #: function -> entry counter
-    promote: bool = False  #: keep guest registers in LLVM registers (full-level units)
+    #: functions that keep guest registers in LLVM registers (loops at the full level)
+    promote: set[str] = attrs.field(factory=set)
 
     def run(self) -> None:
         t0 = time.perf_counter_ns()
@@ -676,7 +677,8 @@ class JitEngine(InterpEngine):
                     self._ncounters += 1
         job = _Job(jit, self.env, unit, names, [p for _, _, p in queue], self._generation)
         job.counters = counters
-        job.promote = jit is self._jit and self.options.promote
+        if jit is self._jit and self.options.promote:  # loops only: they repay the write-backs
+            job.promote = {fname for fname, blocks, _ in names if _is_loop(blocks)}
         if self.options.background and self.options.threshold > 0 and not self.options.dump:
             self._inflight.append(job)
             self._compiling.update(blocks[0].pc for blocks, _, _ in queue)
