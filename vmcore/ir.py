@@ -270,6 +270,15 @@ class Block:
     def exit(self) -> Op | None:
         return self.ops[-1] if self.ops and self.ops[-1].name in EXITS else None
 
+    def direct_targets(self) -> list[int]:
+        """The constant targets of the block's exit (taken, then not taken, for a branch);
+        none for an indirect jump or a block without an exit."""
+        exit_ = self.exit
+        if exit_ is None or exit_.name == "goto_ind":
+            return []
+        consts = {op.dst.id: op.args[0] for op in self.ops if op.name == "const"}
+        return [consts[a.id] for a in exit_.args if isinstance(a, Value) and a.id in consts]
+
     def __str__(self) -> str:
         return format_block(self)
 

@@ -595,16 +595,18 @@ def build(
         limit = 1 << 62
     ids = [a.id for a in exit_op.args]
     if exit_op.name == "branch":
-        return _branch_runner(values, prog, limit, promote, *ids)
+        c, t, nt = ids
+        return _runner(values, prog, limit, promote, lambda V: V[t] if V[c] else V[nt])
     if ids[0] in consts:
-        return _goto_runner(values, prog, limit, promote, values[ids[0]])
-    return _goto_ind_runner(values, prog, limit, promote, ids[0])
+        target = values[ids[0]]
+        return _runner(values, prog, limit, promote, lambda V: target)
+    a = ids[0]
+    return _runner(values, prog, limit, promote, lambda V: V[a])
 
 
-# The runners differ only in their exits. ``hot``, once set, is the compiled block.
-
-
-def _goto_runner(values, prog, limit, promote, target):
+def _runner(values, prog, limit, promote, next_pc):
+    """The block's runnable: its steps, then ``next_pc(V)``; after ``limit`` runs it
+    compiles itself (``promote``) and from then on forwards to the compiled block."""
     count = 0
     hot = None
 
@@ -622,52 +624,6 @@ def _goto_runner(values, prog, limit, promote, target):
                 f(x, V, S, C)
         except _Leave as e:
             return e.pc
-        return target
-
-    return run
-
-
-def _goto_ind_runner(values, prog, limit, promote, a):
-    count = 0
-    hot = None
-
-    def run(S, C):
-        nonlocal count, hot
-        if hot is not None:
-            return hot(S, C)
-        count += 1
-        if count > limit:
-            hot = promote(run)
-            return hot(S, C)
-        V = values[:]
-        try:
-            for f, x in prog:
-                f(x, V, S, C)
-        except _Leave as e:
-            return e.pc
-        return V[a]
-
-    return run
-
-
-def _branch_runner(values, prog, limit, promote, c, t, nt):
-    count = 0
-    hot = None
-
-    def run(S, C):
-        nonlocal count, hot
-        if hot is not None:
-            return hot(S, C)
-        count += 1
-        if count > limit:
-            hot = promote(run)
-            return hot(S, C)
-        V = values[:]
-        try:
-            for f, x in prog:
-                f(x, V, S, C)
-        except _Leave as e:
-            return e.pc
-        return V[t] if V[c] else V[nt]
+        return next_pc(V)
 
     return run

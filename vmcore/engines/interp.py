@@ -737,15 +737,7 @@ class InterpEngine(Engine):
     @staticmethod
     def _loop_head(block: Block) -> int | None:
         """The target of a backward direct exit of a block, if any."""
-        exit_ = block.exit
-        if exit_ is None or exit_.name == "goto_ind":
-            return None
-        ids = {a.id for a in exit_.args if isinstance(a, Value)}
-        back = [
-            op.args[0]
-            for op in block.ops
-            if op.name == "const" and op.dst.id in ids and op.args[0] <= block.pc
-        ]
+        back = [t for t in block.direct_targets() if t <= block.pc]
         return max(back) if back else None
 
     def _build_region(self, cpu: Cpu, head: int, end: int) -> None:
@@ -769,8 +761,7 @@ class InterpEngine(Engine):
             seen.add(pc)
             block = ent[0].block
             blocks.append(block)
-            consts = {op.dst.id: op.args[0] for op in block.ops if op.name == "const"}
-            todo += [consts[a.id] for a in block.exit.args if a.id in consts]
+            todo += block.direct_targets()
             todo.append(block.insns[-1].pc + block.insns[-1].length)
         if not blocks or blocks[0].pc != head:
             return

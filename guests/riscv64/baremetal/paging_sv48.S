@@ -63,12 +63,7 @@ test_main:
   or s9, s9, t0
   csrw satp, s9
   sfence.vma
-  li t0, MSTATUS_MPP
-  csrc mstatus, t0
-  li t0, 1 << 11
-  csrs mstatus, t0
-  la t0, s_code
-  csrw mepc, t0
+  MRET_TO_S(s_code)
   li s8, 0
   mret
 

@@ -17,12 +17,7 @@ test_main:
   csrw medeleg, t0
 
   TEST(2)                       /* mret to S */
-  li t0, MSTATUS_MPP
-  csrc mstatus, t0
-  li t0, 1 << 11
-  csrs mstatus, t0
-  la t0, s_code
-  csrw mepc, t0
+  MRET_TO_S(s_code)
   li s8, 0
   mret
 

@@ -31,6 +31,11 @@
 #define MSTATUS_FS (3 << 13)
 #define MSTATUS_MPRV (1 << 17)
 #define MSTATUS_TW (1 << 21)
+
+/* Make the next mret enter S mode at `label` (MPP = S, mepc = label); clobbers t0. */
+#define MRET_TO_S(label) \
+  li t0, MSTATUS_MPP; csrc mstatus, t0; li t0, 1 << 11; csrs mstatus, t0; \
+  la t0, label; csrw mepc, t0
 #define MIP_MSIP (1 << 3)
 #define MIP_MTIP (1 << 7)
 #define INTERRUPT_BIT (1 << 63)

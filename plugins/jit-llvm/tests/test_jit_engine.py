@@ -327,9 +327,10 @@ def test_self_modifying_code():
     assert b.engine.stats["invalidations"] >= 1
 
 
-def test_indirect_jumps():
+def indirect_loop_program(n):
+    """r1 += 3, n times, in two blocks that jump to each other indirectly (no loop region)."""
     head = 12
-    words = [enc(LI, 2, imm=300), *const(3, BASE + 4 * head), *const(4, BASE + 4 * (head + 2))]
+    words = [enc(LI, 2, imm=n), *const(3, BASE + 4 * head), *const(4, BASE + 4 * (head + 2))]
     words += [enc(NOP)] * (head - len(words))
     words += [
         enc(ADDI, 1, 1, imm=3),  # head
@@ -340,25 +341,18 @@ def test_indirect_jumps():
         enc(LI, 0, imm=0),
         enc(HALT),
     ]
-    a, b = lockstep(words)
+    return words
+
+
+def test_indirect_jumps():
+    a, b = lockstep(indirect_loop_program(300))
     assert a.exit_code == 0 and a.cpus[0].s[1] == 900
 
 
 def test_hot_quick_blocks_are_recompiled_optimised():
     """Blocks joined by indirect jumps (no loop region): compiled quickly first, then, after
     ``hot_entries`` entries, again at the full level; same state as interp throughout."""
-    head = 12
-    words = [enc(LI, 2, imm=2000), *const(3, BASE + 4 * head), *const(4, BASE + 4 * (head + 2))]
-    words += [enc(NOP)] * (head - len(words))
-    words += [
-        enc(ADDI, 1, 1, imm=3),  # head
-        enc(JR, 0, 4),
-        enc(ADDI, 2, 2, imm=-1),  # head + 2
-        enc(BEQ, 0, 2, 0, imm=2),
-        enc(JR, 0, 3),
-        enc(LI, 0, imm=0),
-        enc(HALT),
-    ]
+    words = indirect_loop_program(2000)
     a, b = lockstep(words, chunks=[7, 300, 1000] + [3000] * 10, engine=jit(hot_entries=100))
     assert a.exit_code == 0 and a.cpus[0].s[1] == 6000
     st_ = b.engine.stats

@@ -4,44 +4,21 @@ must stay in lockstep with interp, with the TLB actually in use."""
 
 from __future__ import annotations
 
-import io
 import random
-import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("vmcore_isa_riscv")
-from vmcore.build import build_machine  # noqa: E402
-from vmcore.config import MachineConfig  # noqa: E402
-from vmcore.testing.guests import GUESTS, build  # noqa: E402
-
-BAREMETAL = GUESTS / "riscv64" / "baremetal"
-CC = "riscv64-unknown-elf-gcc"
+# the RISC-V plugin's bare-metal test helpers build and run these guests
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "isa-riscv" / "tests"))
+from baremetal_util import build_guest, run_elf  # noqa: E402
 
 
-def _guest(name: str) -> str:
-    if shutil.which(CC) is None:
-        pytest.fail(f"{CC} is not installed (.ci/run installs it)")
-    flags = (
-        "-march=rv64g_zba_zbb_zbs",
-        "-mabi=lp64d",
-        "-mcmodel=medany",
-        "-static",
-        "-nostdlib",
-        "-nostartfiles",
-        f"-T{BAREMETAL / 'link.ld'}",
-        f"-I{BAREMETAL}",
-    )
-    elf = build(BAREMETAL / name, flavour="elf", flags=flags, extra_sources=[BAREMETAL / "crt.S"])
-    return str(elf)
-
-
-def _machine(elf: str, engine: str, mmu: str):
-    m = build_machine(
-        MachineConfig(isa="riscv64", board="spike", engine=engine, kernel=elf, mmu=mmu)
-    )
-    m.board.htif.output = io.BytesIO()
-    return m
+def _machine(elf, engine: str, mmu: str):
+    machine, _, _ = run_elf(elf, engine, limit=0, mmu=mmu)  # built, not run yet
+    return machine
 
 
 @pytest.mark.parametrize(
@@ -50,7 +27,7 @@ def _machine(elf: str, engine: str, mmu: str):
 )
 def test_paging_guest_native_in_lockstep(guest, mmu, monkeypatch):
     monkeypatch.setenv("VMCORE_JIT_THRESHOLD", "0")  # native from the first block
-    elf = _guest(guest)
+    elf = build_guest(guest)
     a, b = _machine(elf, "interp", mmu), _machine(elf, "jit", mmu)
     rng = random.Random(7)
     for _ in range(100_000):

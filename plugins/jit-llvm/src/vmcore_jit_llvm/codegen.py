@@ -667,6 +667,13 @@ class BlockGen:
         self.emit(f"br i1 {inb}, label %{fast}, label %{slow}")
         return x, fast, slow
 
+    def mem_check(self, addr: str, size: int, write: bool) -> tuple[str, str, str]:
+        """Branch to a fast label when ``addr`` is in main RAM (directly, or through the
+        software TLB under paging), else to a slow one; returns (RAM offset, fast, slow)."""
+        if self.fast:
+            return self.ram_check(addr, size)
+        return self.tlb_check(addr, size, write)
+
     def tlb_check(self, addr: str, size: int, write: bool) -> tuple[str, str, str]:
         """Like ram_check, through the software TLB: a hit needs the page's tag (of the
         access kind) and the access inside that page."""
@@ -699,10 +706,7 @@ class BlockGen:
         self.align_check(op, addr, size, Access.LOAD)
         t = self.ty(w)
         if (self.fast or self.tlb) and size in (1, 2, 4, 8):
-            if self.fast:
-                x, fast, slow = self.ram_check(addr, size)
-            else:
-                x, fast, slow = self.tlb_check(addr, size, write=False)
+            x, fast, slow = self.mem_check(addr, size, write=False)
             join = self.newlabel()
             self.label(fast)
             vf = self.ins(f"load {t}, ptr {self.host_ptr(x)}, align 1")
@@ -729,10 +733,7 @@ class BlockGen:
         addr, val = self.v(a), self.v(v)
         self.align_check(op, addr, size, Access.STORE)
         if (self.fast or self.tlb) and size in (1, 2, 4, 8):
-            if self.fast:
-                x, fast, slow = self.ram_check(addr, size)
-            else:
-                x, fast, slow = self.tlb_check(addr, size, write=True)
+            x, fast, slow = self.mem_check(addr, size, write=True)
             join = self.newlabel()
             self.label(fast)
             self.emit(f"store {self.ty(w)} {val}, ptr {self.host_ptr(x)}, align 1")
@@ -830,11 +831,13 @@ class BlockGen:
         self.site_call(site, op, args)
         flags = op.attrs.get("flags")
         if flags is not None:
-            fl = self.ins(f"load i64, ptr {self.io(IO_FLAGS)}")
-            p = self.slot(flags)
-            old = self.ins(f"load i64, ptr {p}")
-            new = self.ins(f"or i64 {old}, {fl}")
-            self.emit(f"store i64 {new}, ptr {p}")
+            self.accrue_flags(flags, self.ins(f"load i64, ptr {self.io(IO_FLAGS)}"))
+
+    def accrue_flags(self, slot: int, raised: str) -> None:
+        """OR an operation's exception flags (an i64 operand) into the flags slot."""
+        p = self.slot(slot)
+        old = self.ins(f"load i64, ptr {p}")
+        self.emit(f"store i64 {self.ins(f'or i64 {old}, {raised}')}, ptr {p}")
 
     def _fp_arith(self, op):
         self._fp(op, f"{op.name}_{op.attrs['fmt']}")

@@ -55,7 +55,7 @@ import llvmlite.binding as llvm
 from vmcore import softfp
 from vmcore.engines.base import MAX_BLOCK_INSNS
 from vmcore.engines.interp import REGION, InterpEngine
-from vmcore.ir import Access, Block, GuestTrap, Value, mask
+from vmcore.ir import Access, Block, GuestTrap, mask
 from vmcore.memory import PAGE_SHIFT, BusError
 from vmcore_jit_llvm import codegen
 from vmcore_jit_llvm.codegen import (
@@ -72,6 +72,7 @@ from vmcore_jit_llvm.codegen import (
     IO_R1,
     IO_WORDS,
     LIMIT,
+    M64,
     NCTL,
     TLB,
     TRAP_PC,
@@ -85,7 +86,6 @@ from vmcore_jit_llvm.codegen import (
 if TYPE_CHECKING:
     from vmcore.cpu import Cpu
 
-M64 = mask(64)
 EMPTY = M64  #: pc of an empty table entry (its function is the miss stub)
 #: what one run of a cold block costs beyond its instructions, in instructions: entering it
 #: from native code (a table miss) costs as much as tens of interpreted instructions, so
@@ -176,19 +176,10 @@ class JitOptions:
         return attrs.evolve(opts, **changes) if changes else opts
 
 
-def _direct_targets(block: Block) -> list[int]:
-    """The constant targets of a block's exit (taken and not taken)."""
-    exit_ = block.exit
-    if exit_ is None or exit_.name == "goto_ind":
-        return []
-    consts = {op.dst.id: op.args[0] for op in block.ops if op.name == "const"}
-    return [consts[a.id] for a in exit_.args if isinstance(a, Value) and a.id in consts]
-
-
 def _is_loop(blocks: list[Block]) -> bool:
     """Whether a unit has a cycle of direct branches between its blocks."""
     members = {b.pc for b in blocks}
-    succ = {b.pc: [t for t in _direct_targets(b) if t in members] for b in blocks}
+    succ = {b.pc: [t for t in b.direct_targets() if t in members] for b in blocks}
     state: dict[int, int] = {}  # 1: on the DFS path, 2: done
 
     def cyclic(pc: int) -> bool:
@@ -594,7 +585,7 @@ class JitEngine(InterpEngine):
         transitions are plain branches."""
         blocks = [block]
         seen = {block.pc}
-        todo = _direct_targets(block)
+        todo = block.direct_targets()
         table = self.cache.table(mode)
         while todo and len(blocks) < self.options.superblock:
             pc = todo.pop(0)
@@ -608,7 +599,7 @@ class JitEngine(InterpEngine):
             if member.pc != pc or member.sync:
                 continue
             blocks.append(member)
-            todo += _direct_targets(member)
+            todo += member.direct_targets()
         return blocks
 
     def _queue_region(self, cpu: Cpu, mode: int, starts: list[int], fast: bool) -> None:

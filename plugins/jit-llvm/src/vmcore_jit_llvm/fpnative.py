@@ -185,11 +185,7 @@ def lower_fp(gen: Any, op: Any, name: str) -> bool:
     gen.alias(op, r)
     if flags is not None:
         fl = gen.ins(f"load i8, ptr {fl_ptr}")
-        fl = gen.ins(f"zext i8 {fl} to i64")
-        p = gen.slot(flags)
-        old = gen.ins(f"load i64, ptr {p}")
-        new = gen.ins(f"or i64 {old}, {fl}")
-        gen.emit(f"store i64 {new}, ptr {p}")
+        gen.accrue_flags(flags, gen.ins(f"zext i8 {fl} to i64"))
     return True
 
 
