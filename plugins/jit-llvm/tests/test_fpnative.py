@@ -30,6 +30,7 @@ RMS = range(5)
 ARITY = {"fadd": 2, "fsub": 2, "fmul": 2, "fdiv": 2, "fsqrt": 1, "fma": 3}
 CMPS = ("feq", "flt", "fle")
 FLAGS0 = 0x20  # a bit no op sets: must survive (flags accrue)
+NX = 0x01  # accrued inexact: the precondition of the host FP fast path
 RM_SLOT, OUT = 4, 5
 
 
@@ -87,6 +88,7 @@ class Rig:
     def __init__(self) -> None:
         self.h = IRHarness(lambda m: JitEngine(m, JitOptions(threshold=0)))
         self.pcs: dict[tuple, int] = {}
+        self.flags0 = FLAGS0  #: the flags slot before each run
 
     def program(self, key: tuple, emit) -> int:
         if key not in self.pcs:
@@ -96,7 +98,7 @@ class Rig:
     def run(self, pc: int, args: list[int], rm: int) -> tuple[int, int]:
         h = self.h
         regs = {1 + i: a for i, a in enumerate(args)}
-        reason = h.run(pc, {**regs, RM_SLOT: rm, OUT: 0xDEAD, FFLAGS: FLAGS0})
+        reason = h.run(pc, {**regs, RM_SLOT: rm, OUT: 0xDEAD, FFLAGS: self.flags0})
         assert reason == StopReason.HALT and h.s[NTRAPS] == 0
         return h.s[OUT], h.s[FFLAGS]
 
@@ -140,19 +142,29 @@ def rig():
     return Rig()
 
 
-def _expect(name: str, args: list[int], rm: int) -> tuple[int, int]:
+def _expect(name: str, args: list[int], rm: int, flags0: int = FLAGS0) -> tuple[int, int]:
     fn = getattr(softfp, name)
     r, fl = fn(*args) if name.split("_")[0] in CMPS else fn(*args, rm)
-    return r, fl | FLAGS0
+    return r, fl | flags0
 
 
 def _check(rig: Rig, pc: int, name: str, args: list[int], rm: int) -> None:
-    assert rig.run(pc, args, rm) == _expect(name, args, rm), (name, [hex(a) for a in args], rm)
+    got, want = rig.run(pc, args, rm), _expect(name, args, rm, rig.flags0)
+    assert got == want, (name, [hex(a) for a in args], rm, hex(rig.flags0))
+
+
+@pytest.fixture(params=[FLAGS0, FLAGS0 | NX], ids=["flags", "flags_nx"])
+def flags0(request, rig):
+    """Run with NX clear (always SoftFloat) and with NX already accrued (the host fast
+    path is allowed; its bail-outs must land on SoftFloat's answer)."""
+    rig.flags0 = request.param
+    yield request.param
+    rig.flags0 = FLAGS0
 
 
 @pytest.mark.parametrize("fmt", FMTS)
 @pytest.mark.parametrize("op", [*ARITY, *CMPS])
-def test_ops_special_values(rig, op, fmt):
+def test_ops_special_values(rig, flags0, op, fmt):
     pc = rig.arith(op, fmt)
     vals = _specials(fmt)
     n = ARITY.get(op, 2)
@@ -200,7 +212,7 @@ def _bits_for(fmt: str):
 
 
 @pytest.mark.parametrize("fmt", FMTS)
-def test_random_ops(rig, fmt):
+def test_random_ops(rig, flags0, fmt):
     ops = [*ARITY, *CMPS]
     bits = _bits_for(fmt)
 
@@ -284,3 +296,54 @@ def test_native_is_used_and_switch(monkeypatch):
         assert _fp_sites(rig.engine)
         assert rig.h.s[6] == 0x3FFF000000000000
     assert results[:5] == results[5:]
+
+
+def _ordinary(fmt: str):
+    """Bit patterns of unexceptional numbers (the host fast path's domain), both signs."""
+    lim = 2.0**100 if fmt == "f32" else 2.0**700
+    floats = st.floats(-lim, lim, allow_nan=False, allow_infinity=False, width=FMTS[fmt])
+    return st.one_of(floats.map(lambda x: _pack(fmt, x)), st.just(0), st.just(_pack(fmt, 1.0)))
+
+
+@pytest.mark.parametrize("fmt", ["f32", "f64"])
+def test_host_fast_path_ordinary_values(rig, fmt):
+    """With NX accrued and RNE, ordinary operands take the host FPU: bit-equal to
+    SoftFloat, flags unchanged, and results near the tiny/overflow edges bail out to it."""
+    rig.flags0 = FLAGS0 | NX
+    try:
+
+        @given(st.sampled_from(list(ARITY)), st.lists(_ordinary(fmt), min_size=3, max_size=3))
+        @_SETTINGS
+        def check(op, args):
+            args = args[: ARITY[op]]
+            for rm in (0, 1):
+                _check(rig, rig.arith(op, fmt), f"{op}_{fmt}", args, rm)
+
+        check()
+        big, small = (1e38, 1e-37) if fmt == "f32" else (1e307, 1e-307)
+        edges = [[_pack(fmt, big), _pack(fmt, 20.0)], [_pack(fmt, small), _pack(fmt, 0.5)]]
+        for op in ("fmul", "fdiv", "fadd"):
+            for args in edges:
+                _check(rig, rig.arith(op, fmt), f"{op}_{fmt}", args, 0)
+    finally:
+        rig.flags0 = FLAGS0
+
+
+def test_host_fast_path_is_emitted_and_switch(monkeypatch, tmp_path):
+    """The generated code holds host FP instructions; VMCORE_JIT_HOST_FP=0 removes them."""
+
+    def emit(b, pc):
+        x, y, z = b.get(1), b.get(2), b.get(3)
+        r = b.fma("f64", x, y, z, b.get(RM_SLOT, 8), flags=FFLAGS)
+        b.set(OUT, b.fmul("f64", r, y, b.get(RM_SLOT, 8), flags=FFLAGS))
+
+    args = {1: _pack("f64", 1.5), 2: _pack("f64", 3.25), 3: _pack("f64", 0.1), FFLAGS: NX}
+    for host in (True, False):
+        monkeypatch.setenv("VMCORE_JIT_HOST_FP", "1" if host else "0")
+        dump = tmp_path / str(host)
+        h = IRHarness(lambda m, d=dump: JitEngine(m, JitOptions(threshold=0, dump=str(d))))
+        assert h.run(h.program(emit), {**args, RM_SLOT: 0}) == StopReason.HALT
+        r = softfp.fma_f64(args[1], args[2], args[3], 0)[0]
+        assert h.s[OUT] == softfp.fmul_f64(r, args[2], 0)[0]
+        text = "".join(p.read_text() for p in dump.glob("*.ll"))
+        assert ("@llvm.fma.f64" in text and "fmul double" in text) is host

@@ -22,7 +22,13 @@ so they are declared as ``i16``/``i32``/``i64``. ``int_fast32_t``/``uint_fast32_
 softfp masks them). ``float128_t`` is passed by value as a two-word struct (ABI-specific
 lowering): f128 ops stay on the Python callback, as does everything on other hosts.
 
-``VMCORE_JIT_NATIVE_FP=0`` keeps every FP op on the callback (for A/B comparisons).
+Host fast path: f32/f64 add, sub, mul, div, sqrt and fma run on the host FPU when that
+provably gives SoftFloat's answer (round-to-nearest-even, NX already accrued, ordinary
+operands and result; see :func:`_host_path`), and call SoftFloat otherwise. QEMU's
+"hardfloat" makes the same bet; it is what lets FP-heavy guests run at host FP speed.
+
+``VMCORE_JIT_NATIVE_FP=0`` keeps every FP op on the callback, ``VMCORE_JIT_HOST_FP=0``
+every op on SoftFloat (both for A/B comparisons).
 """
 
 from __future__ import annotations
@@ -112,11 +118,18 @@ def library() -> _Lib | None:
     return _LIB
 
 
+def _switch(name: str) -> bool:
+    return os.environ.get(name, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 def enabled() -> bool:
     """Whether FP ops are lowered to native SoftFloat calls (``VMCORE_JIT_NATIVE_FP``)."""
-    if os.environ.get("VMCORE_JIT_NATIVE_FP", "1").strip().lower() in ("0", "false", "no", "off"):
-        return False
-    return library() is not None
+    return _switch("VMCORE_JIT_NATIVE_FP") and library() is not None
+
+
+def host_enabled() -> bool:
+    """Whether arithmetic gets the host FP fast path (``VMCORE_JIT_HOST_FP``)."""
+    return _switch("VMCORE_JIT_HOST_FP")
 
 
 def _plan(name: str) -> tuple[str, str, list[str], str | None] | None:
@@ -165,7 +178,8 @@ def lower_fp(gen: Any, op: Any, name: str) -> bool:
     if len(vals) != len(params):
         return False
     rm = _arg(gen, args[-1], "i8") if rm_how else None
-    call_args = [f"{p} {_arg(gen, v, p)}" for p, v in zip(params, vals, strict=True)]
+    operands = [_arg(gen, v, p) for p, v in zip(params, vals, strict=True)]
+    call_args = [f"{p} {x}" for p, x in zip(params, operands, strict=True)]
     decl_params = list(params)
     if rm_how == "arg":
         call_args += [f"i8 zeroext {rm}", "i1 zeroext true"]
@@ -174,6 +188,7 @@ def lower_fp(gen: Any, op: Any, name: str) -> bool:
     rm_ptr = f"inttoptr (i64 {lib.rm} to ptr)"
     fl_ptr = f"inttoptr (i64 {lib.flags} to ptr)"
     flags = op.attrs.get("flags")
+    host = _host_path(gen, op, name, rm, operands)
     if rm_how == "global":
         gen.emit(f"store i8 {rm}, ptr {rm_ptr}")
     if flags is not None:
@@ -186,7 +201,80 @@ def lower_fp(gen: Any, op: Any, name: str) -> bool:
     if flags is not None:
         fl = gen.ins(f"load i8, ptr {fl_ptr}")
         gen.accrue_flags(flags, gen.ins(f"zext i8 {fl} to i64"))
+    if host is not None:
+        host_bits, host_label, join = host
+        slow_end = gen.cur
+        gen.emit(f"br label %{join}")
+        gen.label(join)
+        t = f"i{op.dst.width}"
+        gen.define(op, f"phi {t} [{host_bits}, %{host_label}], [{gen.v(op.dst)}, %{slow_end}]")
     return True
+
+
+#: format -> (host type, |x| mask, smallest normal, infinity), for the host FP fast path
+_HOST = {
+    "f32": ("float", 0x7FFFFFFF, 0x00800000, 0x7F800000),
+    "f64": ("double", 0x7FFFFFFFFFFFFFFF, 0x0010000000000000, 0x7FF0000000000000),
+}
+_HOST_OPS = {"fadd": "fadd", "fsub": "fsub", "fmul": "fmul", "fdiv": "fdiv"}
+
+
+def _host_path(gen: Any, op: Any, name: str, rm: str | None, args: list[str]) -> Any:
+    """The host FP fast path of an arithmetic op (QEMU's "hardfloat" idea), or None.
+
+    The host FPU computes the same correctly rounded result as SoftFloat whenever the
+    rounding mode is round-to-nearest-even (the host's, which Python never changes) and
+    no exceptional case is involved. So the op runs on the host when
+    - the rounding mode is RNE;
+    - the guest's accrued flags already hold NX: then the only flag a normal result can
+      raise is already set (SoftFloat would OR in NX, a no-op);
+    - every operand is zero or normal (no NaN, infinity or subnormal; a divisor is
+      non-zero and a square root's operand non-negative), so NV and DZ cannot arise;
+    - and the result is normal with magnitude above the smallest normal: not an overflow
+      to infinity, not tiny (UF), not a zero whose sign or exactness SoftFloat decides.
+    Everything else falls through to the SoftFloat call, which emits the rest and joins.
+    Returns (result bits, label of the host block, join label) for the caller's phi.
+    """
+    opname, _, fmt = name.partition("_")
+    flags = op.attrs.get("flags")
+    if fmt not in _HOST or rm is None or flags is None or not host_enabled():
+        return None
+    if opname not in _HOST_OPS and opname not in ("fsqrt", "fma"):
+        return None
+    ty, absmask, tiny, inf = _HOST[fmt]
+    it = f"i{op.dst.width}"
+    conds = [gen.ins(f"icmp eq i8 {rm}, 0")]
+    accrued = gen.ins(f"load i64, ptr {gen.slot(flags)}")
+    conds.append(gen.ins(f"trunc i64 {accrued} to i1"))  # NX is bit 0
+    for i, a in enumerate(args):
+        mag = gen.ins(f"and {it} {a}, {absmask}")
+        off = gen.ins(f"sub {it} {mag}, {tiny}")
+        normal = gen.ins(f"icmp ult {it} {off}, {inf - tiny}")
+        if opname == "fsqrt":
+            normal = gen.ins(f"and i1 {normal}, {gen.ins(f'icmp sge {it} {a}, 0')}")
+        elif not (opname == "fdiv" and i == 1):
+            normal = gen.ins(f"or i1 {normal}, {gen.ins(f'icmp eq {it} {mag}, 0')}")
+        conds.append(normal)
+    ok = conds[0]
+    for c in conds[1:]:
+        ok = gen.ins(f"and i1 {ok}, {c}")
+    host, slow, join = gen.newlabel(), gen.newlabel(), gen.newlabel()
+    gen.emit(f"br i1 {ok}, label %{host}, label %{slow}")
+    gen.label(host)
+    fs = [gen.ins(f"bitcast {it} {a} to {ty}") for a in args]
+    if opname in _HOST_OPS:
+        r = gen.ins(f"{_HOST_OPS[opname]} {ty} {fs[0]}, {fs[1]}")
+    else:
+        intr = f"llvm.{'sqrt' if opname == 'fsqrt' else 'fma'}.f{op.dst.width}"
+        gen.decls.add(f"declare {ty} @{intr}({', '.join([ty] * len(fs))})")
+        r = gen.ins(f"call {ty} @{intr}({', '.join(f'{ty} {f}' for f in fs)})")
+    bits = gen.ins(f"bitcast {ty} {r} to {it}")
+    mag = gen.ins(f"and {it} {bits}, {absmask}")
+    off = gen.ins(f"sub {it} {mag}, {tiny + 1}")
+    good = gen.ins(f"icmp ult {it} {off}, {inf - tiny - 1}")
+    gen.emit(f"br i1 {good}, label %{join}, label %{slow}")
+    gen.label(slow)
+    return bits, host, join
 
 
 def _arg(gen: Any, value: Any, param: str) -> str:
