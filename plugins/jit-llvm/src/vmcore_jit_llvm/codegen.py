@@ -356,7 +356,6 @@ class BlockGen:
     def chain(self, target: str, used: str | None = None, sync: bool | None = None) -> None:
         """Leave the block for ``target`` (an i64 operand): branch to it inside a region,
         else tail-call it if translated."""
-        env = self.env
         used = self.nu if used is None else used
         sync = self.block.sync if sync is None else sync
         local = self.local.get(int(target) & M64) if _is_literal(target) else None
@@ -373,10 +372,30 @@ class BlockGen:
             self.emit(f"store i64 {used}, ptr %usedp")
             self.emit(f"br label %{local}")
             return
+        self.leave("sync" if sync else "chain", target, used)
+
+    def leave(self, kind: str, target: str, used: str) -> None:
+        """Leave the unit for guest pc ``target`` with ``used`` instructions retired:
+        "chain" to its translation, "sync" back to the engine (EXIT_SYNC), "budget" back
+        to the engine with the budget spent (EXIT_BUDGET).
+
+        In a unit with promoted registers every such exit would write them all back, so
+        the exits of a kind share one block instead (phis carry target and count): the
+        write-backs appear once per kind, not once per exit, and LLVM's compile time
+        follows the size of the function."""
+        if self.promoted:
+            self.shared.setdefault(kind, []).append((target, used, self.cur))
+            self.emit(f"br label %leave.{kind}")
+            return
+        self.emit_leave(kind, target, used)
+
+    def emit_leave(self, kind: str, target: str, used: str) -> None:
+        env = self.env
         self.write_back()
         self.emit(f"store i64 {used}, ptr {self.slot(env.ctl(USED))}")
-        if sync:
-            self.emit(f"store i64 {EXIT_SYNC}, ptr {self.slot(env.ctl(EXIT))}")
+        if kind != "chain":
+            reason = EXIT_SYNC if kind == "sync" else EXIT_BUDGET
+            self.emit(f"store i64 {reason}, ptr {self.slot(env.ctl(EXIT))}")
             self.emit(f"ret i64 {target}")
             return
         table = f"inttoptr (i64 {env.table(self.block.mode)} to ptr)"
@@ -415,6 +434,8 @@ class BlockGen:
     def generate(self) -> str:
         env = self.env
         self.pending: list = []
+        #: exits shared per kind in units with promoted registers (see leave)
+        self.shared: dict[str, list[tuple[str, str, str]]] = {}
         self.label("entry")
         self.emit("%smcp = alloca i1")
         self.emit("%usedp = alloca i64")
@@ -442,6 +463,11 @@ class BlockGen:
         for i, block in enumerate(self.blocks):
             self.gen_block(i, block)
         self.emit_exits()
+        for kind, incoming in self.shared.items():
+            self.label(f"leave.{kind}")
+            target = self.ins("phi i64 " + ", ".join(f"[{t}, %{c}]" for t, _, c in incoming))
+            used = self.ins("phi i64 " + ", ".join(f"[{u}, %{c}]" for _, u, c in incoming))
+            self.emit_leave(kind, target, used)
         body = "\n".join(self.lines)
         return f"define i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n"
 
@@ -462,10 +488,7 @@ class BlockGen:
         body, over = self.newlabel(), self.newlabel()
         self.emit(f"br i1 {ok}, label %{body}, label %{over}")
         self.label(over)
-        self.write_back()
-        self.emit(f"store i64 {self.used}, ptr {self.slot(env.ctl(USED))}")
-        self.emit(f"store i64 {EXIT_BUDGET}, ptr {self.slot(env.ctl(EXIT))}")
-        self.emit(f"ret i64 {lit(block.pc, 64)}")
+        self.leave("budget", lit(block.pc, 64), self.used)
         self.label(body)
         self.emit("store i1 false, ptr %smcp")
         starts = {ins.index: i for i, ins in enumerate(block.insns)}
@@ -696,7 +719,13 @@ class BlockGen:
         self.emit(f"br i1 {hit}, label %{fast}, label %{slow}")
         return x, fast, slow
 
-    def host_ptr(self, x: str) -> str:
+    def host_ptr(self, x: str, addr: str) -> str:
+        """Host pointer of RAM offset ``x`` (guest address ``addr``). Without the TLB it is
+        computed from the address itself, so the offset only feeds the bounds check and
+        a dependent load (pointer chasing) waits for one add less."""
+        if self.fast:
+            base = (self.env.ram_host - self.env.ram_base) & M64
+            return self.ins(f"getelementptr i8, ptr inttoptr (i64 {base} to ptr), i64 {addr}")
         return self.ins(f"getelementptr i8, ptr inttoptr (i64 {self.env.ram_host} to ptr), i64 {x}")
 
     def op_load(self, op):
@@ -709,7 +738,7 @@ class BlockGen:
             x, fast, slow = self.mem_check(addr, size, write=False)
             join = self.newlabel()
             self.label(fast)
-            vf = self.ins(f"load {t}, ptr {self.host_ptr(x)}, align 1")
+            vf = self.ins(f"load {t}, ptr {self.host_ptr(x, addr)}, align 1")
             self.emit(f"br label %{join}")
             self.label(slow)
             vs = self.slow_load(addr, size, w)
@@ -736,7 +765,7 @@ class BlockGen:
             x, fast, slow = self.mem_check(addr, size, write=True)
             join = self.newlabel()
             self.label(fast)
-            self.emit(f"store {self.ty(w)} {val}, ptr {self.host_ptr(x)}, align 1")
+            self.emit(f"store {self.ty(w)} {val}, ptr {self.host_ptr(x, addr)}, align 1")
             pg = self.ins(f"lshr i64 {x}, 12")
             cpp = self.ins(
                 f"getelementptr i8, ptr inttoptr (i64 {self.env.code_pages} to ptr), i64 {pg}"
