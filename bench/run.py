@@ -19,6 +19,7 @@ Speed is only ever a ratio measured here, in the same run; never an absolute in 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import shutil
 import statistics
@@ -51,6 +52,7 @@ def run_vmcore(engine: str, exe: Path, scale: int) -> tuple[int, float, str]:
     from vmcore.linux_user import run_program
 
     stats: dict = {}
+    gc.collect()  # earlier runs' machines are garbage: collecting them is not this run's cost
     out = BUILD / f".{exe.name}.{engine}.out"
     with open(out, "w+") as fh:
         status = run_program([str(exe), str(scale)], engine=engine, stats=stats, stdout=fh)

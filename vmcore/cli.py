@@ -8,6 +8,7 @@ stderr, never a traceback.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import statistics
@@ -204,6 +205,7 @@ def bench_engines(
             stats: dict[str, Any] = {}
             for _ in range(repeat):
                 stats = {}
+                gc.collect()  # the previous run's machine is garbage: not this run's cost
                 t0 = time.perf_counter()
                 status = runner(list(argv), engine=engine, isa=isa, stdout=sink, stats=stats)
                 wall = time.perf_counter() - t0
