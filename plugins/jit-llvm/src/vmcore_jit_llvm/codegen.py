@@ -751,8 +751,11 @@ class BlockGen:
 
     def slow_load(self, addr: str, size: int, w: int) -> str:
         self.callback("load", [addr, str(size), str(self.k)])
-        lo = self.ins(f"load i64, ptr {self.io(IO_R0)}")
-        hi = self.ins(f"load i64, ptr {self.io(IO_R1)}") if w > 64 else None
+        # volatile: otherwise LLVM merges this load with the fast path's into one load of a
+        # phi of the two pointers, and the RAM address can no longer fold into the fast
+        # load (a pointer chase then waits for an extra add per step)
+        lo = self.ins(f"load volatile i64, ptr {self.io(IO_R0)}")
+        hi = self.ins(f"load volatile i64, ptr {self.io(IO_R1)}") if w > 64 else None
         return self.from_words(lo, hi, w)
 
     def op_store(self, op):
