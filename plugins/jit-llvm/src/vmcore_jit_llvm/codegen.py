@@ -140,6 +140,8 @@ class Env:
     ram_size: int = 0
     code_pages: int = 0  #: address of main RAM's code_pages bytes
     softfp: Any = None
+    native_fp: bool = False  #: f16/f32/f64 ops call SoftFloat natively (fpnative)
+    host_fp: bool = False  #: ... with the host FPU fast path where it is exact
     counters: int = 0  #: address of the engine's entry counters (uint64 each)
     hot_entries: int = 0  #: entries after which a counted unit exits with EXIT_HOT
     #: "load", ... -> address of a CALLBACK_CC stub calling the callback (set by the engine
@@ -180,7 +182,7 @@ class BlockGen:
     ) -> None:
         self.env = env
         #: guest slots kept in locals (LLVM registers) for the whole unit, written back to
-        #: the state buffer at every exit and around state helpers (see promoted_slots)
+        #: the state buffer on leaving and around state helpers (see _slots_of, leave)
         self.promoted: dict[int, str] = {}
         self.written: list[int] = []
         if promote:

@@ -8,8 +8,8 @@ are plain jumps. Queued units are compiled together into one LLVM module per MCJ
 instance: loops with the full optimisation level, straight-line blocks with ``quick_opt``
 (LLVM compiles those several times faster; they are entered through the table anyway); a
 quick unit counts its entries natively and, after ``hot_entries``, exits once (EXIT_HOT) to
-be recompiled at the full level. Loop units keep the guest registers they use
-in LLVM registers (``promote``), written back to the state buffer at every exit.
+be recompiled at the full level. Loop units keep the guest registers they use in LLVM
+registers (``promote``), written back to the state buffer on leaving.
 Compilation can run on a background thread (``background``, off by default: measured slower
 here, see the README): LLVM releases the GIL, so the
 hart keeps running on interp meanwhile, and finished units are installed at the next
@@ -57,7 +57,7 @@ from vmcore.engines.base import MAX_BLOCK_INSNS
 from vmcore.engines.interp import REGION, InterpEngine
 from vmcore.ir import Access, Block, GuestTrap, mask
 from vmcore.memory import PAGE_SHIFT, BusError
-from vmcore_jit_llvm import codegen
+from vmcore_jit_llvm import codegen, fpnative
 from vmcore_jit_llvm.codegen import (
     CAUSE,
     EXIT,
@@ -125,6 +125,11 @@ def _init_llvm() -> None:
         _LLVM_READY = True
 
 
+def _switch(value: object) -> bool:
+    """An on/off option from a bool or an environment string ("0", "off", ... are off)."""
+    return str(value).strip().lower() not in ("0", "false", "no", "off")
+
+
 @attrs.define
 class JitOptions:
     """Options of the ``jit`` engine (also read from the environment, see README)."""
@@ -144,14 +149,14 @@ class JitOptions:
     #: entries after which a quickly compiled unit is recompiled at ``opt`` (0: never)
     hot_entries: int = attrs.field(default=10_000, converter=int)
     #: keep guest registers in LLVM registers across a unit compiled at ``opt`` (loops):
-    #: loaded on entry, written back at every exit and around state helpers
-    promote: bool = attrs.field(
-        default=True, converter=lambda v: str(v).lower() not in ("0", "false", "no", "off")
-    )
+    #: loaded on entry, written back on leaving and around state helpers
+    promote: bool = attrs.field(default=True, converter=_switch)
     #: compile on a background thread (off in eager mode and while dumping)
-    background: bool = attrs.field(
-        default=False, converter=lambda v: str(v).lower() not in ("0", "false", "no", "off")
-    )
+    background: bool = attrs.field(default=False, converter=_switch)
+    #: f16/f32/f64 ops call SoftFloat natively (off: through a Python callback, for A/B)
+    native_fp: bool = attrs.field(default=True, converter=_switch)
+    #: ... and f32/f64 arithmetic tries the host FPU first where that is exact (fpnative)
+    host_fp: bool = attrs.field(default=True, converter=_switch)
     #: blocks per native unit grown from a hot block along direct exits (1: the block alone)
     superblock: int = attrs.field(default=1, converter=int)
     #: log2 of entries in each mode's translation table
@@ -170,6 +175,8 @@ class JitOptions:
             "background": "VMCORE_JIT_BACKGROUND",
             "hot_entries": "VMCORE_JIT_HOT_ENTRIES",
             "promote": "VMCORE_JIT_PROMOTE",
+            "native_fp": "VMCORE_JIT_NATIVE_FP",
+            "host_fp": "VMCORE_JIT_HOST_FP",
             "dump": "VMCORE_JIT_DUMP",
         }
         changes = {k: os.environ[v] for k, v in env.items() if os.environ.get(v)}
@@ -400,6 +407,8 @@ class JitEngine(InterpEngine):
             table_mask=self._tsize - 1,
             add_site=self._add_site,
             softfp=softfp,
+            native_fp=self.options.native_fp and fpnative.library() is not None,
+            host_fp=self.options.host_fp,
         )
         self.env.counters = ctypes.addressof(self._counters)
         self.env.hot_entries = self.options.hot_entries
@@ -545,12 +554,7 @@ class JitEngine(InterpEngine):
         elif pc not in self._native[mode] and not self._pending(pc):
             block = getattr(ent[0], "block", None)
             if block is not None and block.pc == pc:
-                blocks = self._superblock(cpu, mode, block)
-                pages: set[int] = set()
-                for member in blocks:
-                    pages |= self._mark_code_pages(cpu, member)
-                self._queue.append((blocks, fast, pages))
-                self._queued.add(pc)
+                self._enqueue(cpu, self._superblock(cpu, mode, block), fast)
         if (
             len(self._queue) >= self.options.batch
             or ent[2] is REGION
@@ -567,13 +571,19 @@ class JitEngine(InterpEngine):
             block = self.lift(cpu, pc)
         except (GuestTrap, BusError):
             return
-        fast = self.ram is not None and cpu.mmu.is_identity()
-        self._queue.append(([block], fast, self._mark_code_pages(cpu, block)))
-        self._queued.add(pc)
+        self._enqueue(cpu, [block], self.ram is not None and cpu.mmu.is_identity())
         self._tier2.add(pc)
         self.stats["tier2_queued"] += 1
         if len(self._queue) >= self.options.batch:
             self._compile_queue()
+
+    def _enqueue(self, cpu: Cpu, blocks: list[Block], fast: bool) -> None:
+        """Queue a unit (entered at its first block) with the code pages it comes from."""
+        pages: set[int] = set()
+        for block in blocks:
+            pages |= self._mark_code_pages(cpu, block)
+        self._queue.append((blocks, fast, pages))
+        self._queued.add(blocks[0].pc)
 
     def _pending(self, pc: int) -> bool:
         """Whether a unit headed at ``pc`` is queued or compiling."""
@@ -618,17 +628,12 @@ class JitEngine(InterpEngine):
                 continue
             blocks.append(block)
             if start != starts[0] and start not in native and not self._pending(start):
-                self._queue.append(([block], fast, self._mark_code_pages(cpu, block)))
-                self._queued.add(start)
+                self._enqueue(cpu, [block], fast)
         head = starts[0] if starts else EMPTY
         if blocks and blocks[0].pc == head and not self._pending(head):
             if (mode, head) in self._region_heads and head in native:
                 return
-            pages: set[int] = set()
-            for block in blocks:
-                pages |= self._mark_code_pages(cpu, block)
-            self._queue.append((blocks, fast, pages))
-            self._queued.add(head)
+            self._enqueue(cpu, blocks, fast)
             self._region_heads.add((mode, head))
 
     def _compile_queue(self) -> None:
@@ -646,8 +651,9 @@ class JitEngine(InterpEngine):
             self._compile_unit(self._jit, queue)
             return
         tier2 = self._tier2
-        full = [q for q in queue if _is_loop(q[0]) or q[0][0].pc in tier2]
-        quick = [q for q in queue if not (_is_loop(q[0]) or q[0][0].pc in tier2)]
+        at_full = [_is_loop(blocks) or blocks[0].pc in tier2 for blocks, _, _ in queue]
+        full = [q for q, f in zip(queue, at_full, strict=True) if f]
+        quick = [q for q, f in zip(queue, at_full, strict=True) if not f]
         tier2.difference_update(q[0][0].pc for q in full)
         if full:
             self._compile_unit(self._jit, full)

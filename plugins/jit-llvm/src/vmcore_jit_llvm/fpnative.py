@@ -27,8 +27,9 @@ provably gives SoftFloat's answer (round-to-nearest-even, NX already accrued, or
 operands and result; see :func:`_host_path`), and call SoftFloat otherwise. QEMU's
 "hardfloat" makes the same bet; it is what lets FP-heavy guests run at host FP speed.
 
-``VMCORE_JIT_NATIVE_FP=0`` keeps every FP op on the callback, ``VMCORE_JIT_HOST_FP=0``
-every op on SoftFloat (both for A/B comparisons).
+The engine's options ``native_fp`` (``VMCORE_JIT_NATIVE_FP=0``: every FP op on the
+callback) and ``host_fp`` (``VMCORE_JIT_HOST_FP=0``: every op on SoftFloat) switch these
+off for A/B comparisons; the generated code reads them from its ``Env``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from typing import Any
 
 import llvmlite.binding as llvm
 
-from vmcore import softfp  # noqa: F401  (sets SoftFloat's tininess mode, shared with us)
+from vmcore import softfp  # (importing it sets SoftFloat's tininess mode, shared with us)
+from vmcore.ir import FPFlag, RoundingMode
 
 #: format -> LLVM type of its bit pattern (the formats lowered natively)
 _FTY = {"f16": "i16", "f32": "i32", "f64": "i64"}
@@ -118,20 +120,6 @@ def library() -> _Lib | None:
     return _LIB
 
 
-def _switch(name: str) -> bool:
-    return os.environ.get(name, "1").strip().lower() not in ("0", "false", "no", "off")
-
-
-def enabled() -> bool:
-    """Whether FP ops are lowered to native SoftFloat calls (``VMCORE_JIT_NATIVE_FP``)."""
-    return _switch("VMCORE_JIT_NATIVE_FP") and library() is not None
-
-
-def host_enabled() -> bool:
-    """Whether arithmetic gets the host FP fast path (``VMCORE_JIT_HOST_FP``)."""
-    return _switch("VMCORE_JIT_HOST_FP")
-
-
 def _plan(name: str) -> tuple[str, str, list[str], str | None] | None:
     """How to compute softfp's operation ``name`` natively, or None (stays a callback).
 
@@ -168,7 +156,7 @@ def lower_fp(gen: Any, op: Any, name: str) -> bool:
     """Emit ``op`` (softfp operation ``name``) as a native SoftFloat call through ``gen``
     (a :class:`~vmcore_jit_llvm.codegen.BlockGen`); False if it is not handled here."""
     plan = _plan(name)
-    if plan is None or not enabled():
+    if plan is None or not gen.env.native_fp:
         return False
     lib = library()
     assert lib is not None
@@ -211,12 +199,20 @@ def lower_fp(gen: Any, op: Any, name: str) -> bool:
     return True
 
 
-#: format -> (host type, |x| mask, smallest normal, infinity), for the host FP fast path
-_HOST = {
-    "f32": ("float", 0x7FFFFFFF, 0x00800000, 0x7F800000),
-    "f64": ("double", 0x7FFFFFFFFFFFFFFF, 0x0010000000000000, 0x7FF0000000000000),
+#: formats the host FP fast path handles -> LLVM's type for them
+_HOST_TYPES = {"f32": "float", "f64": "double"}
+#: operand kinds of the fast path: zero or normal; normal (a divisor: no DZ, no 0/0);
+#: non-negative normal (a square root's operand: no NV; sqrt(+0) is left to SoftFloat)
+ANY, NONZERO, POSITIVE = "zero or normal", "normal", "positive normal"
+#: op -> (LLVM instruction or intrinsic, kinds of its operands)
+_HOST_OPS = {
+    "fadd": ("fadd", (ANY, ANY)),
+    "fsub": ("fsub", (ANY, ANY)),
+    "fmul": ("fmul", (ANY, ANY)),
+    "fdiv": ("fdiv", (ANY, NONZERO)),
+    "fsqrt": ("@llvm.sqrt", (POSITIVE,)),
+    "fma": ("@llvm.fma", (ANY, ANY, ANY)),
 }
-_HOST_OPS = {"fadd": "fadd", "fsub": "fsub", "fmul": "fmul", "fdiv": "fdiv"}
 
 
 def _host_path(gen: Any, op: Any, name: str, rm: str | None, args: list[str]) -> Any:
@@ -237,22 +233,25 @@ def _host_path(gen: Any, op: Any, name: str, rm: str | None, args: list[str]) ->
     """
     opname, _, fmt = name.partition("_")
     flags = op.attrs.get("flags")
-    if fmt not in _HOST or rm is None or flags is None or not host_enabled():
+    plan = _HOST_OPS.get(opname)
+    if plan is None or fmt not in _HOST_TYPES or rm is None or flags is None:
         return None
-    if opname not in _HOST_OPS and opname not in ("fsqrt", "fma"):
+    if not gen.env.host_fp:
         return None
-    ty, absmask, tiny, inf = _HOST[fmt]
-    it = f"i{op.dst.width}"
-    conds = [gen.ins(f"icmp eq i8 {rm}, 0")]
+    how, kinds = plan
+    ty, (w, e, m) = _HOST_TYPES[fmt], softfp.FORMATS[fmt]
+    it, absmask, min_normal, inf = f"i{w}", (1 << (w - 1)) - 1, 1 << m, ((1 << e) - 1) << m
+    conds = [gen.ins(f"icmp eq i8 {rm}, {int(RoundingMode.RNE)}")]
     accrued = gen.ins(f"load i64, ptr {gen.slot(flags)}")
-    conds.append(gen.ins(f"trunc i64 {accrued} to i1"))  # NX is bit 0
-    for i, a in enumerate(args):
+    nx = gen.ins(f"and i64 {accrued}, {int(FPFlag.NX)}")
+    conds.append(gen.ins(f"icmp ne i64 {nx}, 0"))
+    for a, kind in zip(args, kinds, strict=True):
         mag = gen.ins(f"and {it} {a}, {absmask}")
-        off = gen.ins(f"sub {it} {mag}, {tiny}")
-        normal = gen.ins(f"icmp ult {it} {off}, {inf - tiny}")
-        if opname == "fsqrt":
+        off = gen.ins(f"sub {it} {mag}, {min_normal}")
+        normal = gen.ins(f"icmp ult {it} {off}, {inf - min_normal}")
+        if kind == POSITIVE:
             normal = gen.ins(f"and i1 {normal}, {gen.ins(f'icmp sge {it} {a}, 0')}")
-        elif not (opname == "fdiv" and i == 1):
+        elif kind == ANY:
             normal = gen.ins(f"or i1 {normal}, {gen.ins(f'icmp eq {it} {mag}, 0')}")
         conds.append(normal)
     ok = conds[0]
@@ -262,16 +261,16 @@ def _host_path(gen: Any, op: Any, name: str, rm: str | None, args: list[str]) ->
     gen.emit(f"br i1 {ok}, label %{host}, label %{slow}")
     gen.label(host)
     fs = [gen.ins(f"bitcast {it} {a} to {ty}") for a in args]
-    if opname in _HOST_OPS:
-        r = gen.ins(f"{_HOST_OPS[opname]} {ty} {fs[0]}, {fs[1]}")
+    if how.startswith("@"):
+        fn = f"{how}.f{w}"
+        gen.decls.add(f"declare {ty} {fn}({', '.join([ty] * len(fs))})")
+        r = gen.ins(f"call {ty} {fn}({', '.join(f'{ty} {f}' for f in fs)})")
     else:
-        intr = f"llvm.{'sqrt' if opname == 'fsqrt' else 'fma'}.f{op.dst.width}"
-        gen.decls.add(f"declare {ty} @{intr}({', '.join([ty] * len(fs))})")
-        r = gen.ins(f"call {ty} @{intr}({', '.join(f'{ty} {f}' for f in fs)})")
+        r = gen.ins(f"{how} {ty} {fs[0]}, {fs[1]}")
     bits = gen.ins(f"bitcast {ty} {r} to {it}")
     mag = gen.ins(f"and {it} {bits}, {absmask}")
-    off = gen.ins(f"sub {it} {mag}, {tiny + 1}")
-    good = gen.ins(f"icmp ult {it} {off}, {inf - tiny - 1}")
+    off = gen.ins(f"sub {it} {mag}, {min_normal + 1}")
+    good = gen.ins(f"icmp ult {it} {off}, {inf - min_normal - 1}")
     gen.emit(f"br i1 {good}, label %{join}, label %{slow}")
     gen.label(slow)
     return bits, host, join
