@@ -24,7 +24,6 @@ from vmcore.tracing import Tracer
 
 __all__ = ["ElfError", "Process", "build_process", "run_program", "select_isa"]
 
-#: how many instructions the machine runs between checks of Ctrl-C and the like
 RUN_SLICE = 50_000_000  #: instructions per machine.run call (Ctrl-C is seen in between)
 USER_SLICE = 10_000_000  #: instructions per engine slice
 
