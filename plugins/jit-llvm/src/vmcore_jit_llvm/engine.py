@@ -520,7 +520,7 @@ class JitEngine(InterpEngine):
                 try:
                     return fn(S, C)
                 finally:
-                    heat[0] += C.iters
+                    heat[0] += C.iters + ENTRY_WEIGHT
                     if heat[0] >= threshold:
                         engine._hot(C, mode, pc, ent)
 
