@@ -63,6 +63,13 @@ EXIT_NAMES = {
     7: "hot",
 }
 
+#: branch weight metadata every module defines: the numbers of the nodes for "the first
+#: successor is rare" and "the first is the usual one" (BlockGen.branch_cold/branch_hot)
+COLD_FIRST = 0
+HOT_FIRST = 1
+_RARE_FIRST = '!{!"branch_weights", i32 1, i32 2000}'
+_RARE_SECOND = '!{!"branch_weights", i32 2000, i32 1}'
+
 # -- io buffer layout -------------------------------------------------------------------------
 IO_R0 = 0  #: result (low word)
 IO_R1 = 1  #: result (high word of 128-bit results)
@@ -220,6 +227,15 @@ class BlockGen:
         self.n += 1
         return f"L{self.n}"
 
+    def branch_cold(self, cond: str, cold: str, hot: str) -> None:
+        """``br`` to ``cold`` when ``cond`` holds, telling LLVM that is rare (slow paths,
+        exits, traps): it lays out the hot path straight and moves the rest aside."""
+        self.emit(f"br i1 {cond}, label %{cold}, label %{hot}, !prof !{COLD_FIRST}")
+
+    def branch_hot(self, cond: str, hot: str, cold: str) -> None:
+        """``br`` to ``hot`` when ``cond`` holds, the usual case (see branch_cold)."""
+        self.emit(f"br i1 {cond}, label %{hot}, label %{cold}, !prof !{HOT_FIRST}")
+
     def emit(self, line: str) -> None:
         self.lines.append("  " + line)
 
@@ -305,12 +321,19 @@ class BlockGen:
         else:
             fp = f"i32 inttoptr (i64 {self.env.callbacks[name]} to ptr)"
         st = self.ins(f"call {fp}({', '.join('i64 ' + a for a in args)})")
+        self.load_limit()  # a callback may have asked to stop (it lowers the limit)
         bad = self.ins(f"icmp eq i32 {st}, 1")
         ok = self.newlabel()
         exc = self.exit_label(EXIT_EXC)
-        self.emit(f"br i1 {bad}, label %{exc}, label %{ok}")
+        self.branch_cold(bad, exc, ok)
         self.label(ok)
         return st
+
+    def load_limit(self) -> None:
+        """Copy the budget's limit into a local: only Python callbacks change it, so blocks
+        compare against a register rather than reload it (guest stores might alias it)."""
+        lim = self.ins(f"load i64, ptr {self.slot(self.env.ctl(LIMIT))}")
+        self.emit(f"store i64 {lim}, ptr %limitp")
 
     # -- exits ------------------------------------------------------------------------------
 
@@ -367,7 +390,7 @@ class BlockGen:
                 # the table gives (the written page's entries are gone), so leave instead
                 f = self.ins("load i1, ptr %smcp")
                 out, go = self.newlabel(), self.newlabel()
-                self.emit(f"br i1 {f}, label %{out}, label %{go}")
+                self.branch_cold(f, out, go)
                 self.label(out)
                 self.chain(target, used, sync=True)
                 self.label(go)
@@ -425,7 +448,7 @@ class BlockGen:
         one (the rest of this translation may be stale, as in QEMU and interp)."""
         f = self.ins("load i1, ptr %smcp")
         out, ok = self.newlabel(), self.newlabel()
-        self.emit(f"br i1 {f}, label %{out}, label %{ok}")
+        self.branch_cold(f, out, ok)
         self.label(out)
         used = self.ins(f"add i64 {self.used}, {self.k}")
         self.chain(lit(self.block.insns[self.k].pc, 64), used, sync=True)
@@ -441,6 +464,8 @@ class BlockGen:
         self.label("entry")
         self.emit("%smcp = alloca i1")
         self.emit("%usedp = alloca i64")
+        self.emit("%limitp = alloca i64")
+        self.load_limit()
         for local in self.promoted.values():
             self.emit(f"{local} = alloca i64")
         self.reload()
@@ -456,7 +481,7 @@ class BlockGen:
             c1 = self.ins(f"add i64 {c}, 1")
             self.emit(f"store i64 {c1}, ptr {cp}")
             hot = self.ins(f"icmp eq i64 {c1}, {env.hot_entries}")
-            self.emit(f"br i1 {hot}, label %hot, label %B0")
+            self.branch_cold(hot, "hot", "B0")
             self.label("hot")
             self.emit(f"store i64 {EXIT_HOT}, ptr {self.slot(env.ctl(EXIT))}")
             self.emit(f"ret i64 {lit(self.block.pc, 64)}")
@@ -484,11 +509,11 @@ class BlockGen:
         n = len(block.insns)
         self.label(f"B{i}")
         self.emit(f"{self.used} = load i64, ptr %usedp")
-        lim = self.ins(f"load i64, ptr {self.slot(env.ctl(LIMIT))}")
+        lim = self.ins("load i64, ptr %limitp")
         self.emit(f"{self.nu} = add i64 {self.used}, {n}")
         ok = self.ins(f"icmp ule i64 {self.nu}, {lim}")
         body, over = self.newlabel(), self.newlabel()
-        self.emit(f"br i1 {ok}, label %{body}, label %{over}")
+        self.branch_hot(ok, body, over)
         self.label(over)
         self.leave("budget", lit(block.pc, 64), self.used)
         self.label(body)
@@ -682,14 +707,14 @@ class BlockGen:
         c = self.ins(f"icmp ne i64 {m}, 0")
         ok = self.newlabel()
         bad = self.exit_label(EXIT_MISALIGN, ((CAUSE, str(int(access))), (TVAL, addr)))
-        self.emit(f"br i1 {c}, label %{bad}, label %{ok}")
+        self.branch_cold(c, bad, ok)
         self.label(ok)
 
     def ram_check(self, addr: str, size: int) -> tuple[str, str, str]:
         x = self.ins(f"sub i64 {addr}, {lit(self.env.ram_base, 64)}")
         inb = self.ins(f"icmp ule i64 {x}, {self.env.ram_size - size}")
         fast, slow = self.newlabel(), self.newlabel()
-        self.emit(f"br i1 {inb}, label %{fast}, label %{slow}")
+        self.branch_hot(inb, fast, slow)
         return x, fast, slow
 
     def mem_check(self, addr: str, size: int, write: bool) -> tuple[str, str, str]:
@@ -718,7 +743,7 @@ class BlockGen:
         addend = self.ins(f"load i64, ptr {ap}")
         x = self.ins(f"add i64 {addr}, {addend}")
         fast, slow = self.newlabel(), self.newlabel()
-        self.emit(f"br i1 {hit}, label %{fast}, label %{slow}")
+        self.branch_hot(hit, fast, slow)
         return x, fast, slow
 
     def host_ptr(self, x: str, addr: str) -> str:
@@ -786,7 +811,7 @@ class BlockGen:
                 cb = self.ins(f"or i8 {cb}, {cb2}")
             hot = self.ins(f"icmp ne i8 {cb}, 0")
             cw = self.newlabel()
-            self.emit(f"br i1 {hot}, label %{cw}, label %{join}")
+            self.branch_cold(hot, cw, join)
             self.label(cw)
             self.callback("codew", [x, str(size)])
             self.emit("store i1 true, ptr %smcp")
@@ -906,7 +931,7 @@ class BlockGen:
         cond, cause, tval = op.args
         name = self.trap_exit(cause, tval)
         ok = self.newlabel()
-        self.emit(f"br i1 {self.v(cond)}, label %{name}, label %{ok}")
+        self.branch_cold(self.v(cond), name, ok)
         self.label(ok)
 
     def op_goto(self, op):
@@ -958,7 +983,8 @@ def lower_blocks(
         )
         funcs.append(gen.generate())
         decls |= gen.decls
-    return "\n".join(sorted(decls)) + "\n\n" + "\n".join(funcs)
+    weights = f"!{COLD_FIRST} = {_RARE_FIRST}\n!{HOT_FIRST} = {_RARE_SECOND}\n"
+    return "\n".join(sorted(decls)) + "\n\n" + "\n".join(funcs) + "\n" + weights
 
 
 def callback_stubs(env: Env, triple: str) -> str:
