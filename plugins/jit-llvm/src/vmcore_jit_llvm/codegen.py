@@ -500,7 +500,6 @@ class BlockGen:
 
     def gen_block(self, i: int, block: Block) -> None:
         """One block: the budget check, then its ops (``self.block`` is ``block``)."""
-        env = self.env
         self.block, self.vals = block, {}
         #: slot -> i64 operand it holds (read or written earlier in this block): forwarding
         #: them here keeps the IR small, which is what LLVM's compile time follows
