@@ -117,11 +117,20 @@ QUICK_PASSES = ("sroa", "instruction_combine", "simplify_cfg")
 _LLVM_READY = False
 
 
+#: LLVM command-line options set once per process (they are global to LLVM, so they also
+#: apply to any other llvmlite user in the process). Loop strength reduction rewrites
+#: guest address arithmetic into extra induction variables: off, matrix runs 15% faster
+#: and compiles faster; the post-RA scheduler costs compile time and bought nothing here.
+LLVM_OPTIONS = ("-disable-lsr", "-post-RA-scheduler=false")
+
+
 def _init_llvm() -> None:
     global _LLVM_READY
     if not _LLVM_READY:
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
+        for option in LLVM_OPTIONS:
+            llvm.set_option("vmcore-jit", option)
         _LLVM_READY = True
 
 
