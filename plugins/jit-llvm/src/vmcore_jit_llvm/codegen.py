@@ -82,6 +82,20 @@ IO_WORDS = 64
 #: callee-saved registers, so no prologue and epilogue on every block entry. x86-64 and
 #: AArch64 have it; elsewhere the callbacks are called directly (see ``callback_stubs``).
 CALLBACK_CC = "preserve_mostcc"
+#: hosts where LLVM has the conventions below (CALLBACK_CC, and BLOCK_CC with tail calls)
+_CC_HOSTS = ("x86_64", "aarch64", "arm64")
+#: calling convention of block functions and of every call into them (the dispatcher's and
+#: the tail calls between blocks): GHC's has no callee-saved registers, so a block that
+#: needs registers saves none on entry and restores none before jumping on (only the
+#: dispatcher, entered from C, saves them, once per native run)
+BLOCK_CC = "ghccc"
+
+
+def block_cc(triple: str) -> str:
+    """BLOCK_CC on hosts that have it, else the C convention."""
+    return BLOCK_CC if triple.startswith(_CC_HOSTS) else "ccc"
+
+
 #: callback name -> its parameter count
 CALLBACK_ARITY = {"load": 3, "store": 5, "codew": 2, "call": 1}
 
@@ -154,6 +168,8 @@ class Env:
     #: "load", ... -> address of a CALLBACK_CC stub calling the callback (set by the engine
     #: once the dispatcher module is compiled; empty: call the callbacks directly)
     stubs: dict[str, int] = attrs.field(factory=dict)
+    #: calling convention of block functions (see block_cc)
+    cc: str = "ccc"
 
     def ctl(self, which: int) -> int:
         return self.nslots + which
@@ -438,7 +454,7 @@ class BlockGen:
         self.label(lc)
         fpp = self.ins(f"getelementptr i64, ptr {ep}, i64 1")
         f = self.ins(f"load ptr, ptr {fpp}")
-        r = self.ins(f"musttail call i64 {f}(ptr %S)")
+        r = self.ins(f"musttail call {self.env.cc} i64 {f}(ptr %S)")
         self.emit(f"ret i64 {r}")
         self.label(lr)
         self.emit(f"ret i64 {target}")
@@ -496,7 +512,7 @@ class BlockGen:
             used = self.ins("phi i64 " + ", ".join(f"[{u}, %{c}]" for _, u, c in incoming))
             self.emit_leave(kind, target, used)
         body = "\n".join(self.lines)
-        return f"define i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n"
+        return f"define {self.env.cc} i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n"
 
     def gen_block(self, i: int, block: Block) -> None:
         """One block: the budget check, then its ops (``self.block`` is ``block``)."""
@@ -989,7 +1005,7 @@ def lower_blocks(
 def callback_stubs(env: Env, triple: str) -> str:
     """Stubs ``vm_cb_<name>`` with CALLBACK_CC that call the C-convention callbacks, or
     nothing on hosts without that convention."""
-    if not triple.startswith(("x86_64", "aarch64", "arm64")):
+    if not triple.startswith(_CC_HOSTS):
         return ""
     out = []
     for name, arity in CALLBACK_ARITY.items():
@@ -1026,7 +1042,7 @@ miss:
 call:
   %fpp = getelementptr i64, ptr %ep, i64 1
   %f = load ptr, ptr %fpp
-  %npc = call i64 %f(ptr %S)
+  %npc = call {env.cc} i64 %f(ptr %S)
   %e = load i64, ptr %exitp
   %z = icmp eq i64 %e, 0
   br i1 %z, label %loop, label %out
@@ -1034,7 +1050,7 @@ out:
   ret i64 %npc
 }}
 
-define i64 @vm_miss(ptr %S) {{
+define {env.cc} i64 @vm_miss(ptr %S) {{
   %exitp = getelementptr i64, ptr %S, i64 {ex}
   store i64 {EXIT_MISS}, ptr %exitp
   ret i64 -1

@@ -439,6 +439,7 @@ class JitEngine(InterpEngine):
             quick = self.options.quick_opt
             self._jit_quick = _Native(quick) if 0 <= quick < self.options.opt else None
             jit = _Native(self.options.opt)
+            self.env.cc = codegen.block_cc(llvm.get_process_triple())
             stubs = codegen.callback_stubs(self.env, llvm.get_process_triple())
             jit.add(codegen.dispatcher(self.env) + stubs)
             self.env.stubs = {
