@@ -10,10 +10,12 @@ instance: loops with the full optimisation level, straight-line blocks with ``qu
 quick unit counts its entries natively and, after ``hot_entries``, exits once (EXIT_HOT) to
 be recompiled at the full level. Loop units keep the guest registers they use in LLVM
 registers (``promote``), written back to the state buffer on leaving.
-Compilation can run on a background thread (``background``, off by default: measured slower
-here, see the README): LLVM releases the GIL, so the
-hart keeps running on interp meanwhile, and finished units are installed at the next
-slice; a unit whose page is written while it compiles is discarded.
+Units at the full level can compile on a background thread (``background``, off by
+default: within the noise here, see bench/README.md): LLVM releases the GIL, so the hart
+keeps running the code they replace (quick units, or interp) meanwhile, and finished
+units are installed at the next slice; a unit whose page is written while it compiles is
+discarded. Quick units always compile inline: until they land their blocks would run on
+interp, a hundred times slower.
 
 Native execution. The hart's state list is copied into a native uint64 buffer (the ISA's
 slots followed by a few control slots: instructions used, the limit, the exit reason and
@@ -43,6 +45,7 @@ import ctypes
 import os
 import queue
 import struct
+import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -115,6 +118,8 @@ PASSES = (
 QUICK_PASSES = ("sroa", "instruction_combine", "simplify_cfg")
 
 _LLVM_READY = False
+#: GIL switch interval (seconds) while a compiler thread exists (see _Compiler.submit)
+SWITCH_INTERVAL = 1e-4
 
 
 #: LLVM command-line options set once per process (they are global to LLVM, so they also
@@ -318,12 +323,17 @@ class _Compiler:
         self.jobs: queue.Queue[_Job | None] = queue.Queue()
         self.done: deque[_Job] = deque()
         self.thread: threading.Thread | None = None
+        self.switch_interval = 0.0
 
     def submit(self, job: _Job) -> None:
         if self.thread is None:
             self.thread = threading.Thread(target=self._loop, name="vmcore-jit", daemon=True)
             self.thread.start()
             atexit.register(self.stop)
+            # the thread needs the GIL between LLVM calls; while the hart runs Python
+            # (interp, callbacks) it would wait the default 5 ms for it at every handoff
+            self.switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self.switch_interval, SWITCH_INTERVAL))
         self.jobs.put(job)
 
     def _loop(self) -> None:
@@ -342,6 +352,7 @@ class _Compiler:
         if self.thread is not None and self.thread.is_alive():
             self.jobs.put(None)
             self.thread.join(timeout=5)
+            sys.setswitchinterval(self.switch_interval)
 
 
 class JitEngine(InterpEngine):
@@ -657,20 +668,25 @@ class JitEngine(InterpEngine):
         if self._nblocks + len(queue) > self.options.max_blocks:
             self._flush_native()
         self._native_jit()
+        background = (
+            self.options.background and self.options.threshold > 0 and not self.options.dump
+        )
         if self._jit_quick is None:
-            self._compile_unit(self._jit, queue)
+            self._compile_unit(self._jit, queue, background=background)
             return
         tier2 = self._tier2
         at_full = [_is_loop(blocks) or blocks[0].pc in tier2 for blocks, _, _ in queue]
         full = [q for q, f in zip(queue, at_full, strict=True) if f]
         quick = [q for q, f in zip(queue, at_full, strict=True) if not f]
         tier2.difference_update(q[0][0].pc for q in full)
-        if full:
-            self._compile_unit(self._jit, full)
-        if quick:
+        if quick:  # inline: until they land, their blocks would run on interp
             self._compile_unit(self._jit_quick, quick, counted=self.options.hot_entries > 0)
+        if full:  # the code they replace keeps running meanwhile
+            self._compile_unit(self._jit, full, background=background)
 
-    def _compile_unit(self, jit: _Native, queue: list, counted: bool = False) -> None:
+    def _compile_unit(
+        self, jit: _Native, queue: list, counted: bool = False, background: bool = False
+    ) -> None:
         unit = self._units
         self._units += 1
         names = [(f"u{unit}_b{i}", unit_, fast) for i, (unit_, fast, _) in enumerate(queue)]
@@ -686,7 +702,7 @@ class JitEngine(InterpEngine):
         job.counters = counters
         if jit is self._jit and self.options.promote:  # loops only: they repay the write-backs
             job.promote = {fname for fname, blocks, _ in names if _is_loop(blocks)}
-        if self.options.background and self.options.threshold > 0 and not self.options.dump:
+        if background:
             self._inflight.append(job)
             self._compiling.update(blocks[0].pc for blocks, _, _ in queue)
             self._compiler.submit(job)
