@@ -11,7 +11,7 @@ quick unit counts its entries natively and, after ``hot_entries``, exits once (E
 be recompiled at the full level. Loop units keep the guest registers they use in LLVM
 registers (``promote``), written back to the state buffer on leaving.
 Units at the full level can compile on a background thread (``background``, off by
-default: within the noise here, see bench/README.md): LLVM releases the GIL, so the hart
+default: 1-3% faster here, see bench/README.md): LLVM releases the GIL, so the hart
 keeps running the code they replace (quick units, or interp) meanwhile, and finished
 units are installed at the next slice; a unit whose page is written while it compiles is
 discarded. Quick units always compile inline: until they land their blocks would run on
