@@ -429,6 +429,7 @@ class JitEngine(InterpEngine):
             softfp=softfp,
             native_fp=self.options.native_fp and fpnative.library() is not None,
             host_fp=self.options.host_fp,
+            cc=codegen.block_cc(llvm.get_process_triple()),
         )
         self.env.counters = ctypes.addressof(self._counters)
         self.env.hot_entries = self.options.hot_entries
@@ -450,7 +451,6 @@ class JitEngine(InterpEngine):
             quick = self.options.quick_opt
             self._jit_quick = _Native(quick) if 0 <= quick < self.options.opt else None
             jit = _Native(self.options.opt)
-            self.env.cc = codegen.block_cc(llvm.get_process_triple())
             stubs = codegen.callback_stubs(self.env, llvm.get_process_triple())
             jit.add(codegen.dispatcher(self.env) + stubs)
             self.env.stubs = {

@@ -258,7 +258,7 @@ def _host_path(gen: Any, op: Any, name: str, rm: str | None, args: list[str]) ->
     for c in conds[1:]:
         ok = gen.ins(f"and i1 {ok}, {c}")
     host, slow, join = gen.newlabel(), gen.newlabel(), gen.newlabel()
-    gen.emit(f"br i1 {ok}, label %{host}, label %{slow}")
+    gen.branch_hot(ok, host, slow)
     gen.label(host)
     fs = [gen.ins(f"bitcast {it} {a} to {ty}") for a in args]
     if how.startswith("@"):
