@@ -349,6 +349,31 @@ def test_indirect_jumps():
     assert a.exit_code == 0 and a.cpus[0].s[1] == 900
 
 
+def test_loop_calling_through_a_pointer_stays_in_its_region():
+    """A loop whose body jumps to a callee through a register and is jumped back to: the
+    region follows both seen jumps (a switch on the target, then a plain branch), so the
+    callee runs inside the loop's function; the state matches interp at every chunk."""
+    head, n = 12, 3000
+    callee, back = head + 6, head + 2
+    words = [*const(2, n), *const(3, BASE + 4 * callee), *const(4, BASE + 4 * back)]
+    words += [enc(NOP)] * (head - len(words))
+    words += [
+        enc(ADDI, 1, 1, imm=3),  # head
+        enc(JR, 0, 3),  # "call"
+        enc(ADDI, 2, 2, imm=-1),  # back: the return point
+        enc(BNE, 0, 2, 0, imm=-3),
+        enc(LI, 0, imm=0),
+        enc(HALT),
+        enc(ADDI, 5, 5, imm=1),  # callee
+        enc(JR, 0, 4),  # "return"
+    ]
+    chunks = [7, 1000, 5000] + [20_000] * 5
+    a, b = lockstep(words, chunks=chunks, engine=jit(threshold=4000, batch=64))
+    assert a.exit_code == 0 and a.cpus[0].s[5] == n and a.cpus[0].s[1] == 3 * n
+    assert b.engine.stats["seen_jumps"] >= 2
+    assert b.engine.stats["native_regions"] >= 1
+
+
 def test_hot_quick_blocks_are_recompiled_optimised():
     """Blocks joined by indirect jumps (no loop region): compiled quickly first, then, after
     ``hot_entries`` entries, again at the full level; same state as interp throughout."""

@@ -68,6 +68,15 @@ def test_linux_programs_in_lockstep(name):
     assert stats["native_blocks"] > 0
 
 
+def test_calls_through_a_pointer_stay_in_their_region():
+    """qsort's merge loop calls the comparison through a function pointer: with the
+    default thresholds the region follows the seen call and return (an indirect jump whose
+    target is a member becomes a branch), and the run still matches interp step by step."""
+    stats = _lockstep(_binary(LINUX / "qsort.c"), [], JitOptions())
+    assert stats["native_regions"] > 0
+    assert stats["seen_jumps"] > 0
+
+
 def test_hot_loop_in_lockstep_eager():
     stats = _lockstep(_binary(HERE / "hashloop.c"), ["30"], JitOptions(threshold=0))
     assert stats["native_insns"] > 100_000

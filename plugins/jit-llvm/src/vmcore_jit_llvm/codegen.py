@@ -190,7 +190,9 @@ class BlockGen:
     of one LLVM function.
 
     In a region, an exit to a member block with a constant target is a plain branch (the
-    budget is still checked at every block, on a counter kept in a register); every other
+    budget is still checked at every block, on a counter kept in a register); so is an
+    indirect jump whose target turns out to be one of the members it was seen to reach
+    (``targets``: a call through a function pointer, the callee's return); every other
     exit chains through the translation table as a single block's does.
     """
 
@@ -202,8 +204,11 @@ class BlockGen:
         fast_ram: bool,
         counter: int | None = None,
         promote: bool = False,
+        targets: dict[int, tuple[int, ...]] | None = None,
     ) -> None:
         self.env = env
+        #: block pc -> pcs its indirect jump was seen to reach (a hint: checked at run time)
+        self.targets = targets or {}
         #: guest slots kept in locals (LLVM registers) for the whole unit, written back to
         #: the state buffer on leaving and around state helpers (see _slots_of, leave)
         self.promoted: dict[int, str] = {}
@@ -399,6 +404,11 @@ class BlockGen:
         else tail-call it if translated."""
         used = self.nu if used is None else used
         sync = self.block.sync if sync is None else sync
+        if not _is_literal(target) and not sync:
+            seen = [t for t in self.targets.get(self.block.pc, ()) if t in self.local]
+            if seen:
+                self.chain_seen(target, seen, used)
+                return
         local = self.local.get(int(target) & M64) if _is_literal(target) else None
         if local is not None and not sync:
             if any(op.name == "store" for op in self.block.ops):
@@ -414,6 +424,19 @@ class BlockGen:
             self.emit(f"br label %{local}")
             return
         self.leave("sync" if sync else "chain", target, used)
+
+    def chain_seen(self, target: str, seen: list[int], used: str) -> None:
+        """An indirect jump in a region: a switch over the members it was seen to reach
+        (each then a plain branch), the translation table for any other target."""
+        other = self.newlabel()
+        cases = [(pc, self.newlabel()) for pc in seen]
+        arms = " ".join(f"i64 {lit(pc, 64)}, label %{label}" for pc, label in cases)
+        self.emit(f"switch i64 {target}, label %{other} [ {arms} ]")
+        for pc, label in cases:
+            self.label(label)
+            self.chain(lit(pc, 64), used)
+        self.label(other)
+        self.leave("chain", target, used)
 
     def leave(self, kind: str, target: str, used: str) -> None:
         """Leave the unit for guest pc ``target`` with ``used`` instructions retired:
@@ -986,16 +1009,17 @@ def lower_blocks(
     blocks: list[tuple[str, Block | list[Block], bool]],
     counters: dict[str, int] | None = None,
     promote: set[str] | None = None,
+    targets: dict[int, tuple[int, ...]] | None = None,
 ) -> str:
     """LLVM IR text of a module holding ``(function name, unit, fast_ram)`` functions, where
     a unit is a block or a region (a list of blocks entered at the first); ``counters``
     gives functions an entry counter (see EXIT_HOT); the functions in ``promote`` keep guest
-    registers in LLVM registers."""
+    registers in LLVM registers; ``targets`` maps a block's pc to the pcs its indirect jump
+    was seen to reach (see BlockGen)."""
     funcs, decls = [], set()
     for fname, block, fast in blocks:
-        gen = BlockGen(
-            env, block, fname, fast, (counters or {}).get(fname), fname in (promote or ())
-        )
+        counter = (counters or {}).get(fname)
+        gen = BlockGen(env, block, fname, fast, counter, fname in (promote or ()), targets)
         funcs.append(gen.generate())
         decls |= gen.decls
     weights = f"!{COLD_FIRST} = {_RARE_FIRST}\n!{HOT_FIRST} = {_RARE_SECOND}\n"

@@ -3,9 +3,13 @@
 Tiering. Every block first runs on the inherited :class:`~vmcore.engines.interp.InterpEngine`
 path, which counts how often each block runs (its instructions plus ENTRY_WEIGHT per run).
 A block that reaches ``threshold`` is queued; so is every block of a loop region interp
-builds, plus the region itself as one native function in which branches between its blocks
-are plain jumps. Queued units are compiled together into one LLVM module per MCJIT
-instance: loops with the full optimisation level, straight-line blocks with ``quick_opt``
+builds once it reaches ``region_threshold``, plus the region itself as one native function
+in which branches between its blocks are plain jumps. The counters of blocks ending in an
+indirect jump remember the targets seen; a region takes in the blocks those lead to when
+they lead back into it (a call through a function pointer and its return), and such a
+jump becomes a switch over the members seen, with the table for any other target.
+Queued units are compiled together into one LLVM module per MCJIT instance: loops with the
+full optimisation level, straight-line blocks with ``quick_opt``
 (LLVM compiles those several times faster; they are entered through the table anyway); a
 quick unit counts its entries natively and, after ``hot_entries``, exits once (EXIT_HOT) to
 be recompiled at the full level. Loop units keep the guest registers they use in LLVM
@@ -94,6 +98,13 @@ EMPTY = M64  #: pc of an empty table entry (its function is the miss stub)
 #: from native code (a table miss) costs as much as tens of interpreted instructions, so
 #: short blocks get hot after about ``threshold / (n + ENTRY_WEIGHT)`` runs
 ENTRY_WEIGHT = 40
+#: targets remembered per indirect jump (a call through a pointer, a return): beyond a few
+#: the site is megamorphic and the table is the better way
+SEEN_TARGETS = 4
+#: blocks a region may grow by, following them (see JitEngine._follow_seen)
+SEEN_BLOCKS = 8
+#: default ``region_threshold`` in ``threshold``s
+REGION_FACTOR = 5
 
 _U64 = ctypes.c_uint64
 _LOAD_CB = ctypes.CFUNCTYPE(ctypes.c_int32, _U64, _U64, _U64)
@@ -150,6 +161,12 @@ class JitOptions:
 
     #: instructions an entry retires on interp before it is compiled (1: at once)
     threshold: int = attrs.field(default=4000, converter=int)
+    #: ... for a loop region (None: REGION_FACTOR times ``threshold``): one-shot start-up
+    #: loops (glibc's tunables parsing) finish below it on interp in a few ms, where
+    #: compiling each at ``opt`` took 10-20 ms; a loop that keeps running pays that once
+    region_threshold: int | None = attrs.field(
+        default=None, converter=attrs.converters.optional(int)
+    )
     #: compile the queue once it holds this many blocks
     batch: int = attrs.field(default=64, converter=int)
     #: native blocks before the native cache is flushed whole
@@ -181,6 +198,7 @@ class JitOptions:
         opts = base or cls()
         env = {
             "threshold": "VMCORE_JIT_THRESHOLD",
+            "region_threshold": "VMCORE_JIT_REGION_THRESHOLD",
             "batch": "VMCORE_JIT_BATCH",
             "max_blocks": "VMCORE_JIT_MAX_BLOCKS",
             "opt": "VMCORE_JIT_OPT",
@@ -197,10 +215,20 @@ class JitOptions:
         return attrs.evolve(opts, **changes) if changes else opts
 
 
-def _is_loop(blocks: list[Block]) -> bool:
-    """Whether a unit has a cycle of direct branches between its blocks."""
+def _jumps_indirect(block: Block) -> bool:
+    exit_ = block.exit
+    return exit_ is not None and exit_.name == "goto_ind"
+
+
+def _is_loop(blocks: list[Block], seen: dict[int, tuple[int, ...]] | None = None) -> bool:
+    """Whether a unit has a cycle of direct branches between its blocks (or of indirect
+    jumps to members they were ``seen`` to reach, which the unit also takes as branches)."""
     members = {b.pc for b in blocks}
-    succ = {b.pc: [t for t in b.direct_targets() if t in members] for b in blocks}
+    seen = seen or {}
+    succ = {
+        b.pc: [t for t in [*b.direct_targets(), *seen.get(b.pc, ())] if t in members]
+        for b in blocks
+    }
     state: dict[int, int] = {}  # 1: on the DFS path, 2: done
 
     def cyclic(pc: int) -> bool:
@@ -302,11 +330,15 @@ class _Job:
     counters: dict[str, int] = attrs.field(factory=dict)  #: function -> entry counter
     #: functions that keep guest registers in LLVM registers (loops at the full level)
     promote: set[str] = attrs.field(factory=set)
+    #: block pc -> pcs its indirect jump was seen to reach (see codegen.BlockGen)
+    targets: dict[int, tuple[int, ...]] = attrs.field(factory=dict)
 
     def run(self) -> None:
         t0 = time.perf_counter_ns()
         try:
-            self.text = codegen.lower_blocks(self.env, self.names, self.counters, self.promote)
+            self.text = codegen.lower_blocks(
+                self.env, self.names, self.counters, self.promote, self.targets
+            )
             self.mod = self.jit.add(self.text)
             self.addresses = {fname: self.jit.address(fname) for fname, _, _ in self.names}
         except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread
@@ -394,6 +426,9 @@ class JitEngine(InterpEngine):
         self._counters = (ctypes.c_uint64 * self.options.max_blocks)()
         self._ncounters = 0
         self._tier2: set[int] = set()  #: pcs queued for recompilation at full opt
+        #: (mode, pc) of a block ending in an indirect jump -> targets it was seen to reach
+        #: while counted on interp (at most SEEN_TARGETS): regions follow them
+        self._seen: dict[tuple[int, int], set[int]] = {}
         self._tlbs: dict[tuple[int, int], Any] = {}  #: (hart, mode) -> software TLB
         self._tlb_arr: Any = None  #: the running hart's TLB (None: no paging)
         self._trap_box = [[0]]  # insn pcs of native "region" entries: the faulting pc
@@ -527,6 +562,9 @@ class JitEngine(InterpEngine):
         fn, n, kind, _ = ent
         eager = self.options.threshold <= 0
         threshold = max(1, self.options.threshold)
+        region_threshold = self.options.region_threshold
+        if region_threshold is None:
+            region_threshold = REGION_FACTOR * threshold
         heat = [0]
         engine = self
         native = self._native[mode]
@@ -542,10 +580,13 @@ class JitEngine(InterpEngine):
                     return fn(S, C)
                 finally:
                     heat[0] += C.iters + ENTRY_WEIGHT
-                    if heat[0] >= threshold:
+                    if heat[0] >= region_threshold:
                         engine._hot(C, mode, pc, ent)
 
         else:
+            block = getattr(fn, "block", None)
+            indirect = block is not None and block.pc == pc and _jumps_indirect(block)
+            seen = self._seen.setdefault((mode, pc), set()) if indirect else None
 
             def counted(S: Any, C: Any) -> int:
                 heat[0] += n + ENTRY_WEIGHT
@@ -553,7 +594,10 @@ class JitEngine(InterpEngine):
                     engine._hot(C, mode, pc, ent)
                     if eager and pc in native:
                         return engine._enter(C, pc, n, mode, single=True)
-                return fn(S, C)
+                target = fn(S, C)
+                if seen is not None and len(seen) < SEEN_TARGETS:
+                    seen.add(target)
+                return target
 
         counted.counted = True
         counted.block = getattr(fn, "block", None)
@@ -650,12 +694,54 @@ class JitEngine(InterpEngine):
             blocks.append(block)
             if start != starts[0] and start not in native and not self._pending(start):
                 self._enqueue(cpu, [block], fast)
+        blocks = self._follow_seen(cpu, mode, blocks)
         head = starts[0] if starts else EMPTY
         if blocks and blocks[0].pc == head and not self._pending(head):
             if (mode, head) in self._region_heads and head in native:
                 return
             self._enqueue(cpu, blocks, fast)
             self._region_heads.add((mode, head))
+
+    def _follow_seen(self, cpu: Cpu, mode: int, blocks: list[Block]) -> list[Block]:
+        """``blocks`` and the blocks their indirect jumps were seen to reach that lead back
+        into them (by direct branches or seen jumps, through at most SEEN_BLOCKS blocks): a
+        loop that calls through a function pointer (qsort's comparison) then runs the
+        callee and returns without leaving its function. Paths that never come back (a
+        return to another caller) stay out: they would only cost compile time."""
+        members = {b.pc for b in blocks}
+        table = self.cache.table(mode)
+        found: dict[int, Block] = {}
+        succ: dict[int, list[int]] = {}
+        todo = [t for b in blocks for t in self._seen.get((mode, b.pc), ())]
+        while todo and len(found) < SEEN_BLOCKS:
+            pc = todo.pop(0)
+            if pc in members or pc in found or dict.get(table, pc) is None:
+                continue
+            try:
+                block = self.lift(cpu, pc)
+            except (GuestTrap, BusError):
+                continue
+            if block.pc != pc or block.sync:
+                continue
+            found[pc] = block
+            succ[pc] = [*block.direct_targets(), *self._seen.get((mode, pc), ())]
+            todo += succ[pc]
+        back = set(members)
+        grew = True
+        while grew:
+            grew = False
+            for pc, targets in succ.items():
+                if pc not in back and any(t in back for t in targets):
+                    back.add(pc)
+                    grew = True
+        return blocks + [block for pc, block in found.items() if pc in back]
+
+    def _seen_targets(self, blocks: list[Block]) -> dict[int, tuple[int, ...]]:
+        """What the indirect jumps of a multi-block unit were seen to reach."""
+        if len(blocks) < 2:
+            return {}
+        found = ((b.pc, self._seen.get((b.mode, b.pc))) for b in blocks)
+        return {pc: tuple(sorted(seen)) for pc, seen in found if seen}
 
     def _compile_queue(self) -> None:
         """Compile the queue: loops (regions, blocks that jump to themselves) with the full
@@ -675,7 +761,10 @@ class JitEngine(InterpEngine):
             self._compile_unit(self._jit, queue, background=background)
             return
         tier2 = self._tier2
-        at_full = [_is_loop(blocks) or blocks[0].pc in tier2 for blocks, _, _ in queue]
+        at_full = [
+            _is_loop(blocks, self._seen_targets(blocks)) or blocks[0].pc in tier2
+            for blocks, _, _ in queue
+        ]
         full = [q for q, f in zip(queue, at_full, strict=True) if f]
         quick = [q for q, f in zip(queue, at_full, strict=True) if not f]
         tier2.difference_update(q[0][0].pc for q in full)
@@ -700,8 +789,15 @@ class JitEngine(InterpEngine):
                     self._ncounters += 1
         job = _Job(jit, self.env, unit, names, [p for _, _, p in queue], self._generation)
         job.counters = counters
+        for _, blocks, _ in names:
+            seen, members = self._seen_targets(blocks), {b.pc for b in blocks}
+            job.targets.update(seen)
+            # indirect jumps that may now stay in their unit
+            self.stats["seen_jumps"] += sum(not members.isdisjoint(t) for t in seen.values())
         if jit is self._jit and self.options.promote:  # loops only: they repay the write-backs
-            job.promote = {fname for fname, blocks, _ in names if _is_loop(blocks)}
+            job.promote = {
+                fname for fname, blocks, _ in names if _is_loop(blocks, self._seen_targets(blocks))
+            }
         if background:
             self._inflight.append(job)
             self._compiling.update(blocks[0].pc for blocks, _, _ in queue)
