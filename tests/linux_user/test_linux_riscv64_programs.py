@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,6 +86,30 @@ def test_args_and_env_match_qemu():
 )
 def test_exit_codes_match_qemu(how, code, status):
     compare("exit_codes", [how, code], expect_status=status)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("how, code", [("exit", "3"), ("_exit", "300"), ("abort", "0")])
+def test_console_script_run_exits_with_the_guest_status(how, code, engine, tmp_path):
+    """``vmctl run`` ends its process without the interpreter's teardown: the guest's
+    status, and every byte it wrote to a pipe and to a file, still arrive."""
+    binary = build_linux("exit_codes")
+    ref = run_qemu(binary, [how, code], env=dict(ENV))
+    vmctl = Path(sys.executable).with_name("vmctl")
+    proc = subprocess.run(
+        [str(vmctl), "run", "--engine", engine, str(binary), how, code],
+        capture_output=True,
+        timeout=120,
+    )
+    assert (proc.returncode, proc.stdout) == (ref.status, ref.stdout), proc.stderr
+    with open(tmp_path / "out", "wb") as fh:
+        status = subprocess.run(
+            [str(vmctl), "run", "--engine", engine, str(binary), how, code],
+            stdout=fh,
+            timeout=120,
+        ).returncode
+    assert (status, (tmp_path / "out").read_bytes()) == (ref.status, ref.stdout)
 
 
 @pytest.mark.slow

@@ -576,6 +576,9 @@ class JitEngine(InterpEngine):
                     engine._hot(C, mode, pc, ent)
                     if pc in native:
                         return engine._enter(C, pc, C.loop_limit, mode)
+                # a call on interp runs at most region_threshold instructions: a loop's
+                # first call would otherwise take the whole slice (200,000 instructions)
+                C.loop_limit = min(C.loop_limit, region_threshold)
                 try:
                     return fn(S, C)
                 finally:
