@@ -669,18 +669,25 @@ class JitEngine(InterpEngine):
         table = self.cache.table(mode)
         while todo and len(blocks) < self.options.superblock:
             pc = todo.pop(0)
-            if pc in seen or dict.get(table, pc) is None:
+            if pc in seen:
                 continue
             seen.add(pc)
-            try:
-                member = self.lift(cpu, pc)
-            except (GuestTrap, BusError):
-                continue
-            if member.pc != pc or member.sync:
-                continue
-            blocks.append(member)
-            todo += member.direct_targets()
+            member = self._joinable(cpu, table, pc)
+            if member is not None:
+                blocks.append(member)
+                todo += member.direct_targets()
         return blocks
+
+    def _joinable(self, cpu: Cpu, table: dict, pc: int) -> Block | None:
+        """The block at ``pc`` if it may join a unit: it already ran (so it is in the
+        mode's ``table``), it lifts, it starts at ``pc`` and it needs no sync."""
+        if dict.get(table, pc) is None:
+            return None
+        try:
+            block = self.lift(cpu, pc)
+        except (GuestTrap, BusError):
+            return None
+        return None if block.pc != pc or block.sync else block
 
     def _queue_region(self, cpu: Cpu, mode: int, starts: list[int], fast: bool) -> None:
         """Queue interp's hot region as one native function entered at its head, and each
@@ -718,15 +725,14 @@ class JitEngine(InterpEngine):
         found: dict[int, Block] = {}
         succ: dict[int, list[int]] = {}
         todo = [t for b in blocks for t in self._seen.get((mode, b.pc), ())]
+        tried: set[int] = set()
         while todo and len(found) < SEEN_BLOCKS:
             pc = todo.pop(0)
-            if pc in members or pc in found or dict.get(table, pc) is None:
+            if pc in members or pc in tried:
                 continue
-            try:
-                block = self.lift(cpu, pc)
-            except (GuestTrap, BusError):
-                continue
-            if block.pc != pc or block.sync:
+            tried.add(pc)
+            block = self._joinable(cpu, table, pc)
+            if block is None:
                 continue
             found[pc] = block
             succ[pc] = [*block.direct_targets(), *self._seen.get((mode, pc), ())]
