@@ -374,6 +374,26 @@ def test_loop_calling_through_a_pointer_stays_in_its_region():
     assert b.engine.stats["native_regions"] >= 1
 
 
+def test_jump_among_a_regions_own_blocks_stays_in_it():
+    """A loop whose body ends in a computed jump to one of its own blocks (a switch's jump
+    table, no call): the seen jump becomes a branch inside the region, as interp runs it."""
+    head, n = 12, 20_000
+    words = [*const(2, n), *const(3, BASE + 4 * (head + 2))]
+    words += [enc(NOP)] * (head - len(words))
+    words += [
+        enc(ADDI, 1, 1, imm=3),  # head
+        enc(JR, 0, 3),  # the "jump table": always to the next block
+        enc(ADDI, 2, 2, imm=-1),
+        enc(BNE, 0, 2, 0, imm=-3),
+        enc(LI, 0, imm=0),
+        enc(HALT),
+    ]
+    chunks = [7, 1000, 5000] + [20_000] * 5
+    a, b = lockstep(words, chunks=chunks, engine=jit(threshold=4000, batch=64))
+    assert a.exit_code == 0 and a.cpus[0].s[1] == 3 * n
+    assert b.engine.stats["seen_jumps"] >= 1 and b.engine.stats["native_regions"] >= 1
+
+
 def test_hot_quick_blocks_are_recompiled_optimised():
     """Blocks joined by indirect jumps (no loop region): compiled quickly first, then, after
     ``hot_entries`` entries, again at the full level; same state as interp throughout."""

@@ -220,6 +220,25 @@ def _jumps_indirect(block: Block) -> bool:
     return exit_ is not None and exit_.name == "goto_ind"
 
 
+def _after(block: Block) -> int:
+    """The pc after a block's last instruction."""
+    last = block.insns[-1]
+    return last.pc + last.length
+
+
+def _links(block: Block) -> bool:
+    """Whether a block jumps elsewhere after writing the pc that follows it into a
+    register: a call, whose return lands there."""
+    exit_ = block.exit
+    if exit_ is None or exit_.name == "branch" or _after(block) in block.direct_targets():
+        return False
+    consts = {op.dst.id: op.args[0] for op in block.ops if op.name == "const"}
+    return any(
+        op.name == "set" and consts.get(getattr(op.args[1], "id", None)) == _after(block)
+        for op in block.ops
+    )
+
+
 def _is_loop(blocks: list[Block], seen: dict[int, tuple[int, ...]] | None = None) -> bool:
     """Whether a unit has a cycle of direct branches between its blocks (or of indirect
     jumps to members they were ``seen`` to reach, which the unit also takes as branches)."""
@@ -751,17 +770,19 @@ class JitEngine(InterpEngine):
         return blocks + added
 
     def _seen_targets(self, blocks: list[Block]) -> dict[int, tuple[int, ...]]:
-        """The seen targets a region's indirect jumps branch to: into the blocks it grew
-        by, and from those anywhere. A return inside the region's own code (recursion)
-        stays a table lookup: as a switch it made LLVM's work on a recursive function
-        several times longer for no measurable gain."""
-        added = self._grown.get((blocks[0].mode, blocks[0].pc)) if len(blocks) > 1 else None
-        if not added:
+        """The seen targets a region's indirect jumps branch to. The blocks it grew by
+        keep all theirs; its own blocks keep theirs but the return points of calls made
+        from the region (a recursive function returning into itself): as switches those
+        made LLVM's work on merge sort's region several times longer for no gain, while
+        a switch's jump table among its own cases is what a state machine needs."""
+        if len(blocks) < 2:
             return {}
+        added = self._grown.get((blocks[0].mode, blocks[0].pc), set())
+        returns = {_after(b) for b in blocks if _links(b)}
         out = {}
         for b in blocks:
             seen = self._seen.get((b.mode, b.pc), set())
-            keep = seen if b.pc in added else seen & added
+            keep = seen if b.pc in added else {t for t in seen if t not in returns}
             if keep:
                 out[b.pc] = tuple(sorted(keep))
         return out
