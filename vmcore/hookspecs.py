@@ -157,7 +157,9 @@ def vmcore_machine_after_stop(machine: Machine, reason: str) -> None:
         (None if the run ended with a host exception).
 
     Called at the end of every :meth:`vmcore.Machine.run`, also when it ends with an
-    exception.
+    exception. This is the place for final output: ``vmctl run`` ends its process right
+    after the guest exits (stdio flushed, no interpreter teardown), so ``atexit``
+    handlers and finalizers do not run there.
 
     :return: nothing.
     :firstresult: no, every plugin is called.
