@@ -916,6 +916,7 @@ class JitEngine(InterpEngine):
         super().flush()
         for tlb in self._tlbs.values():
             self._clear_tlb(tlb)
+        self._seen.clear()  # seen targets are virtual pcs of the mappings now gone
         self._flush_native()
 
     def _flush_native(self) -> None:
