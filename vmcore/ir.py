@@ -270,6 +270,12 @@ class Block:
     def exit(self) -> Op | None:
         return self.ops[-1] if self.ops and self.ops[-1].name in EXITS else None
 
+    @property
+    def end(self) -> int:
+        """The pc after the block's last instruction (where a call's return lands)."""
+        last = self.insns[-1]
+        return last.pc + last.length
+
     def direct_targets(self) -> list[int]:
         """The constant targets of the block's exit (taken, then not taken, for a branch);
         none for an indirect jump or a block without an exit."""

@@ -762,7 +762,7 @@ class InterpEngine(Engine):
             block = ent[0].block
             blocks.append(block)
             todo += block.direct_targets()
-            todo.append(block.insns[-1].pc + block.insns[-1].length)
+            todo.append(block.end)
         if not blocks or blocks[0].pc != head:
             return
         fast = self.ram is not None and cpu.mmu.is_identity()

@@ -1009,17 +1009,18 @@ def lower_blocks(
     blocks: list[tuple[str, Block | list[Block], bool]],
     counters: dict[str, int] | None = None,
     promote: set[str] | None = None,
-    targets: dict[int, tuple[int, ...]] | None = None,
+    targets: dict[str, dict[int, tuple[int, ...]]] | None = None,
 ) -> str:
     """LLVM IR text of a module holding ``(function name, unit, fast_ram)`` functions, where
     a unit is a block or a region (a list of blocks entered at the first); ``counters``
     gives functions an entry counter (see EXIT_HOT); the functions in ``promote`` keep guest
-    registers in LLVM registers; ``targets`` maps a block's pc to the pcs its indirect jump
-    was seen to reach (see BlockGen)."""
+    registers in LLVM registers; ``targets`` gives a function, per block pc, the pcs that
+    block's indirect jump was seen to reach (see BlockGen)."""
     funcs, decls = [], set()
     for fname, block, fast in blocks:
         counter = (counters or {}).get(fname)
-        gen = BlockGen(env, block, fname, fast, counter, fname in (promote or ()), targets)
+        seen = (targets or {}).get(fname)
+        gen = BlockGen(env, block, fname, fast, counter, fname in (promote or ()), seen)
         funcs.append(gen.generate())
         decls |= gen.decls
     weights = f"!{COLD_FIRST} = {_RARE_FIRST}\n!{HOT_FIRST} = {_RARE_SECOND}\n"

@@ -220,21 +220,15 @@ def _jumps_indirect(block: Block) -> bool:
     return exit_ is not None and exit_.name == "goto_ind"
 
 
-def _after(block: Block) -> int:
-    """The pc after a block's last instruction."""
-    last = block.insns[-1]
-    return last.pc + last.length
-
-
 def _links(block: Block) -> bool:
     """Whether a block jumps elsewhere after writing the pc that follows it into a
     register: a call, whose return lands there."""
     exit_ = block.exit
-    if exit_ is None or exit_.name == "branch" or _after(block) in block.direct_targets():
+    if exit_ is None or exit_.name == "branch" or block.end in block.direct_targets():
         return False
     consts = {op.dst.id: op.args[0] for op in block.ops if op.name == "const"}
     return any(
-        op.name == "set" and consts.get(getattr(op.args[1], "id", None)) == _after(block)
+        op.name == "set" and consts.get(getattr(op.args[1], "id", None)) == block.end
         for op in block.ops
     )
 
@@ -349,8 +343,8 @@ class _Job:
     counters: dict[str, int] = attrs.field(factory=dict)  #: function -> entry counter
     #: functions that keep guest registers in LLVM registers (loops at the full level)
     promote: set[str] = attrs.field(factory=set)
-    #: block pc -> pcs its indirect jump was seen to reach (see codegen.BlockGen)
-    targets: dict[int, tuple[int, ...]] = attrs.field(factory=dict)
+    #: function -> (block pc -> pcs its indirect jump was seen to reach; codegen.BlockGen)
+    targets: dict[str, dict[int, tuple[int, ...]]] = attrs.field(factory=dict)
 
     def run(self) -> None:
         t0 = time.perf_counter_ns()
@@ -778,7 +772,7 @@ class JitEngine(InterpEngine):
         if len(blocks) < 2:
             return {}
         added = self._grown.get((blocks[0].mode, blocks[0].pc), set())
-        returns = {_after(b) for b in blocks if _links(b)}
+        returns = {b.end for b in blocks if _links(b)}
         out = {}
         for b in blocks:
             seen = self._seen.get((b.mode, b.pc), set())
@@ -833,15 +827,16 @@ class JitEngine(InterpEngine):
                     self._ncounters += 1
         job = _Job(jit, self.env, unit, names, [p for _, _, p in queue], self._generation)
         job.counters = counters
-        for _, blocks, _ in names:
+        # loops at the full level keep registers in LLVM registers: they repay the write-backs
+        promote = jit is self._jit and self.options.promote
+        for fname, blocks, _ in names:
             seen, members = self._seen_targets(blocks), {b.pc for b in blocks}
-            job.targets.update(seen)
-            # indirect jumps that may now stay in their unit
-            self.stats["seen_jumps"] += sum(not members.isdisjoint(t) for t in seen.values())
-        if jit is self._jit and self.options.promote:  # loops only: they repay the write-backs
-            job.promote = {
-                fname for fname, blocks, _ in names if _is_loop(blocks, self._seen_targets(blocks))
-            }
+            if seen:
+                job.targets[fname] = seen
+                # indirect jumps that may now stay in their unit
+                self.stats["seen_jumps"] += sum(not members.isdisjoint(t) for t in seen.values())
+            if promote and _is_loop(blocks, seen):
+                job.promote.add(fname)
         if background:
             self._inflight.append(job)
             self._compiling.update(blocks[0].pc for blocks, _, _ in queue)
