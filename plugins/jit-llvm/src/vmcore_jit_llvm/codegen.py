@@ -205,8 +205,13 @@ class BlockGen:
         counter: int | None = None,
         promote: bool = False,
         targets: dict[int, tuple[int, ...]] | None = None,
+        direct_callbacks: bool = False,
     ) -> None:
         self.env = env
+        #: call the C callbacks directly rather than through the register-saving stubs:
+        #: for code compiled at -O0, whose fast instruction selector handles C calls but
+        #: not the stubs' convention (it spills around calls anyway)
+        self.direct_callbacks = direct_callbacks
         #: block pc -> pcs its indirect jump was seen to reach (a hint: checked at run time)
         self.targets = targets or {}
         #: guest slots kept in locals (LLVM registers) for the whole unit, written back to
@@ -336,14 +341,16 @@ class BlockGen:
     def callback(self, name: str, args: list[str]) -> str:
         # the callee reads USED (for cpu.instret), which is kept in a register
         self.emit(f"store i64 {self.used}, ptr {self.slot(self.env.ctl(USED))}")
-        stub = self.env.stubs.get(name)
+        stub = None if self.direct_callbacks else self.env.stubs.get(name)
         if stub is not None:  # through a stub that saves registers: the fast path keeps them
             fp = f"{CALLBACK_CC} i32 inttoptr (i64 {stub} to ptr)"
         else:
             fp = f"i32 inttoptr (i64 {self.env.callbacks[name]} to ptr)"
         st = self.ins(f"call {fp}({', '.join('i64 ' + a for a in args)})")
         self.load_limit()  # a callback may have asked to stop (it lowers the limit)
-        bad = self.ins(f"icmp eq i32 {st}, 1")
+        # statuses are tested bit by bit (1: exception, 2: code written): LLVM turns a
+        # chain of equality tests into a switch, which -O0's fast selector cannot lower
+        bad = self.ins(f"icmp ne i32 {self.ins(f'and i32 {st}, 1')}, 0")
         ok = self.newlabel()
         exc = self.exit_label(EXIT_EXC)
         self.branch_cold(bad, exc, ok)
@@ -864,7 +871,7 @@ class BlockGen:
     def slow_store(self, addr: str, size: int, val: str, w: int) -> None:
         lo, hi = self.to_words(val, w)
         st = self.callback("store", [addr, str(size), lo, hi, str(self.k)])
-        smc = self.ins(f"icmp eq i32 {st}, 2")
+        smc = self.ins(f"icmp ne i32 {self.ins(f'and i32 {st}, 2')}, 0")
         old = self.ins("load i1, ptr %smcp")
         self.emit(f"store i1 {self.ins(f'or i1 {old}, {smc}')}, ptr %smcp")
 
@@ -1010,17 +1017,20 @@ def lower_blocks(
     counters: dict[str, int] | None = None,
     promote: set[str] | None = None,
     targets: dict[str, dict[int, tuple[int, ...]]] | None = None,
+    direct_callbacks: bool = False,
 ) -> str:
     """LLVM IR text of a module holding ``(function name, unit, fast_ram)`` functions, where
     a unit is a block or a region (a list of blocks entered at the first); ``counters``
     gives functions an entry counter (see EXIT_HOT); the functions in ``promote`` keep guest
     registers in LLVM registers; ``targets`` gives a function, per block pc, the pcs that
-    block's indirect jump was seen to reach (see BlockGen)."""
+    block's indirect jump was seen to reach (see BlockGen); ``direct_callbacks`` is
+    BlockGen's."""
     funcs, decls = [], set()
     for fname, block, fast in blocks:
         counter = (counters or {}).get(fname)
         seen = (targets or {}).get(fname)
-        gen = BlockGen(env, block, fname, fast, counter, fname in (promote or ()), seen)
+        promoted = fname in (promote or ())
+        gen = BlockGen(env, block, fname, fast, counter, promoted, seen, direct_callbacks)
         funcs.append(gen.generate())
         decls |= gen.decls
     weights = f"!{COLD_FIRST} = {_RARE_FIRST}\n!{HOT_FIRST} = {_RARE_SECOND}\n"

@@ -345,12 +345,13 @@ class _Job:
     promote: set[str] = attrs.field(factory=set)
     #: function -> (block pc -> pcs its indirect jump was seen to reach; codegen.BlockGen)
     targets: dict[str, dict[int, tuple[int, ...]]] = attrs.field(factory=dict)
+    quick: bool = False  #: compiled at ``quick_opt`` (codegen.BlockGen's direct_callbacks)
 
     def run(self) -> None:
         t0 = time.perf_counter_ns()
         try:
             self.text = codegen.lower_blocks(
-                self.env, self.names, self.counters, self.promote, self.targets
+                self.env, self.names, self.counters, self.promote, self.targets, self.quick
             )
             self.mod = self.jit.add(self.text)
             self.addresses = {fname: self.jit.address(fname) for fname, _, _ in self.names}
@@ -827,6 +828,7 @@ class JitEngine(InterpEngine):
                     self._ncounters += 1
         job = _Job(jit, self.env, unit, names, [p for _, _, p in queue], self._generation)
         job.counters = counters
+        job.quick = jit is self._jit_quick
         # loops at the full level keep registers in LLVM registers: they repay the write-backs
         promote = jit is self._jit and self.options.promote
         for fname, blocks, _ in names:
