@@ -80,7 +80,8 @@ IO_WORDS = 64
 #: calling convention of the stubs in front of the Python callbacks. Slow paths call them;
 #: with a convention that preserves (nearly) every register, a block's fast path needs no
 #: callee-saved registers, so no prologue and epilogue on every block entry. x86-64 and
-#: AArch64 have it; elsewhere the callbacks are called directly (see ``callback_stubs``).
+#: AArch64 have it; elsewhere, and from -O0 units, the callbacks are called directly (see
+#: ``callback_stubs`` and BlockGen's ``direct_callbacks``).
 CALLBACK_CC = "preserve_mostcc"
 #: hosts where LLVM has the conventions below (CALLBACK_CC, and BLOCK_CC with tail calls)
 _CC_HOSTS = ("x86_64", "aarch64", "arm64")
