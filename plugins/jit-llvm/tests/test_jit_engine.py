@@ -327,15 +327,18 @@ def test_self_modifying_code():
     assert b.engine.stats["invalidations"] >= 1
 
 
-def indirect_loop_program(n):
-    """r1 += 3, n times, in two blocks that jump to each other indirectly (no loop region)."""
-    head = 12
-    words = [enc(LI, 2, imm=n), *const(3, BASE + 4 * head), *const(4, BASE + 4 * (head + 2))]
-    words += [enc(NOP)] * (head - len(words))
+def indirect_loop_program(n, body=None, setup=()):
+    """``body`` (default: r1 += 3), n times, in two blocks that jump to each other
+    indirectly (no loop region); ``setup`` runs once before (it may not use r2-r4)."""
+    body = list(body or [enc(ADDI, 1, 1, imm=3)])
+    head = 12 + len(setup)
+    count = head + len(body) + 1
+    words = [enc(LI, 2, imm=n), *const(3, BASE + 4 * head), *const(4, BASE + 4 * count)]
+    words += [*setup, *[enc(NOP)] * (head - len(words) - len(setup))]
     words += [
-        enc(ADDI, 1, 1, imm=3),  # head
+        *body,  # head
         enc(JR, 0, 4),
-        enc(ADDI, 2, 2, imm=-1),  # head + 2
+        enc(ADDI, 2, 2, imm=-1),  # count
         enc(BEQ, 0, 2, 0, imm=2),
         enc(JR, 0, 3),
         enc(LI, 0, imm=0),
@@ -410,25 +413,16 @@ def test_quick_units_suit_the_fast_instruction_selector(tmp_path):
     and tests their status bit by bit: LLVM's fast selector handles neither the stubs'
     convention nor the switch LLVM makes of equality tests, and falls back to the slow
     selector for them (that fallback was 40% of -O0 compile time)."""
-    # two blocks that jump to each other through registers (no loop region), one of them
-    # with loads and stores (slow paths, so callbacks)
-    head, n = 14, 50
-    words = [*const(2, n), *const(3, BASE + 4 * head), *const(4, BASE + 4 * (head + 6))]
-    words += [*const(7, DATA)]
-    words += [enc(NOP)] * (head - len(words))
-    words += [
-        enc(ST, 0, 7, 2, imm=0),  # head
+    # a block with loads and stores (slow paths, so callbacks) that is no loop region
+    n = 50
+    body = [
+        enc(ST, 0, 7, 2, imm=0),
         enc(LD, 5, 7, imm=0),
         enc(STB, 0, 7, 5, imm=9),
         enc(LDB, 6, 7, imm=9),
         enc(ADD, 1, 1, 6),
-        enc(JR, 0, 4),
-        enc(ADDI, 2, 2, imm=-1),  # head + 6
-        enc(BEQ, 0, 2, 0, imm=2),
-        enc(JR, 0, 3),
-        enc(LI, 0, imm=0),
-        enc(HALT),
     ]
+    words = indirect_loop_program(n, body, setup=const(7, DATA))
     a, b = lockstep(words, engine=jit(dump=str(tmp_path)))
     assert a.exit_code == 0 and a.cpus[0].s[1] == sum(range(1, n + 1))
     units = [p for p in tmp_path.glob("unit*.ll") if not p.name.endswith(".opt.ll")]
