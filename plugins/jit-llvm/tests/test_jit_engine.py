@@ -113,22 +113,34 @@ def test_loop_runs_native_and_matches():
 
 
 def test_background_compile_matches_and_goes_native():
-    """Compiled on the compiler thread, installed between slices: same state as interp."""
-    words = loop_program(2_000_000)
-    a, b = lockstep(words, chunks=[1000] * 5 + [50_000] * 200, engine=jit(background=True))
+    """Tier-2 recompiles compiled on the compiler thread, installed between slices: same
+    state as interp; loops still compile inline (on the thread they would run on interp
+    until they land)."""
+    words = indirect_loop_program(30_000)
+    engine = jit(hot_entries=100, background=True)
+    a, b = lockstep(words, chunks=[1000] * 5 + [10_000] * 20, engine=engine)
     assert b.exit_code == 0
     b.engine._compiler.drain()
-    assert b.engine.stats["native_blocks"] >= 1
+    b.engine._collect()
+    st_ = b.engine.stats
+    assert st_["tier2_queued"] >= 1 and st_["background_units"] >= 1
+    assert st_["units"] > st_["background_units"]  # the quick units, inline
+    loop = make_machine(jit(background=True), loop_program(100_000))
+    loop.run(limit=20_000)
+    loop.run(limit=20_000)
+    assert loop.engine.stats["units"] >= 1 and loop.engine.stats["native_insns"] > 0
+    assert loop.engine.stats["background_units"] == 0 and not loop.engine._inflight
 
 
 def test_background_compile_of_a_rewritten_page_is_discarded():
-    words = loop_program(100_000)
-    b = make_machine(jit(threshold=50, background=True), words)
+    words = indirect_loop_program(30_000)
+    b = make_machine(jit(hot_entries=100, background=True), words)
     eng = b.engine
     held = []
     submit, eng._compiler.submit = eng._compiler.submit, held.append
-    b.run(limit=2000)
-    assert held, "the hot loop should have been sent to the compiler"
+    for _ in range(3):  # counted on interp; native until hot; queued, sent at a slice start
+        b.run(limit=5_000)
+    assert held, "the hot blocks' tier-2 recompile should have been sent to the compiler"
     eng.invalidate_page(BASE)  # its code changes while it compiles
     for job in held:
         submit(job)
@@ -329,11 +341,12 @@ def test_self_modifying_code():
 
 def indirect_loop_program(n, body=None, setup=()):
     """``body`` (default: r1 += 3), n times, in two blocks that jump to each other
-    indirectly (no loop region); ``setup`` runs once before (it may not use r2-r4)."""
+    indirectly (no loop region); ``setup`` runs once before (it may not use r2-r4, and
+    r7 is clobbered before it)."""
     body = list(body or [enc(ADDI, 1, 1, imm=3)])
     head = 12 + len(setup)
     count = head + len(body) + 1
-    words = [enc(LI, 2, imm=n), *const(3, BASE + 4 * head), *const(4, BASE + 4 * count)]
+    words = [*const(2, n), *const(3, BASE + 4 * head), *const(4, BASE + 4 * count)]
     words += [*setup, *[enc(NOP)] * (head - len(words) - len(setup))]
     words += [
         *body,  # head
@@ -416,13 +429,13 @@ def test_quick_units_suit_the_fast_instruction_selector(tmp_path):
     # a block with loads and stores (slow paths, so callbacks) that is no loop region
     n = 50
     body = [
-        enc(ST, 0, 7, 2, imm=0),
-        enc(LD, 5, 7, imm=0),
-        enc(STB, 0, 7, 5, imm=9),
-        enc(LDB, 6, 7, imm=9),
+        enc(ST, 0, 9, 2, imm=0),
+        enc(LD, 5, 9, imm=0),
+        enc(STB, 0, 9, 5, imm=9),
+        enc(LDB, 6, 9, imm=9),
         enc(ADD, 1, 1, 6),
     ]
-    words = indirect_loop_program(n, body, setup=const(7, DATA))
+    words = indirect_loop_program(n, body, setup=const(9, DATA))
     a, b = lockstep(words, engine=jit(dump=str(tmp_path)))
     assert a.exit_code == 0 and a.cpus[0].s[1] == sum(range(1, n + 1))
     units = [p for p in tmp_path.glob("unit*.ll") if not p.name.endswith(".opt.ll")]

@@ -14,12 +14,11 @@ full optimisation level, straight-line blocks with ``quick_opt``
 quick unit counts its entries natively and, after ``hot_entries``, exits once (EXIT_HOT) to
 be recompiled at the full level. Loop units keep the guest registers they use in LLVM
 registers (``promote``), written back to the state buffer on leaving.
-Units at the full level can compile on a background thread (``background``, off by
-default: 1-3% faster here, see bench/README.md): LLVM releases the GIL, so the hart
-keeps running the code they replace (quick units, or interp) meanwhile, and finished
-units are installed at the next slice; a unit whose page is written while it compiles is
-discarded. Quick units always compile inline: until they land their blocks would run on
-interp, a hundred times slower.
+Tier-2 recompiles can run on a background thread (``background``, see bench/README.md):
+LLVM releases the GIL, so the hart keeps running the quick units they replace meanwhile,
+and finished units are installed at the next slice; a unit whose page is written while
+it compiles is discarded. Everything else compiles inline: until it lands, its blocks
+would run on interp, a hundred times slower.
 
 Native execution. The hart's state list is copied into a native uint64 buffer (the ISA's
 slots followed by a few control slots: instructions used, the limit, the exit reason and
@@ -182,8 +181,9 @@ class JitOptions:
     #: keep guest registers in LLVM registers across a unit compiled at ``opt`` (loops):
     #: loaded on entry, written back on leaving and around state helpers
     promote: bool = attrs.field(default=True, converter=_switch)
-    #: compile on a background thread (off in eager mode and while dumping)
-    background: bool = attrs.field(default=False, converter=_switch)
+    #: recompile hot quick units (tier 2) on a background thread while they keep running
+    #: (off in eager mode and while dumping)
+    background: bool = attrs.field(default=True, converter=_switch)
     #: f16/f32/f64 ops call SoftFloat natively (off: through a Python callback, for A/B)
     native_fp: bool = attrs.field(default=True, converter=_switch)
     #: ... and f32/f64 arithmetic tries the host FPU first where that is exact (fpnative)
@@ -450,6 +450,9 @@ class JitEngine(InterpEngine):
         self._trap_box = [[0]]  # insn pcs of native "region" entries: the faulting pc
         self._jit: _Native | None = None
         self._jit_quick: _Native | None = None  #: MCJIT instance for straight-line blocks
+        #: ... for tier-2 recompiles on the compiler thread (an instance is never shared
+        #: between threads: loops compile in ``_jit`` on the main thread meanwhile)
+        self._jit_bg: _Native | None = None
         self._graveyard: list[_Native] = []
         self._depth = 0  # native frames on the stack
         self._exc: BaseException | None = None
@@ -796,21 +799,29 @@ class JitEngine(InterpEngine):
         background = (
             self.options.background and self.options.threshold > 0 and not self.options.dump
         )
-        if self._jit_quick is None:
-            self._compile_unit(self._jit, queue, background=background)
+        if self._jit_quick is None:  # no quick units, so nothing to run meanwhile
+            self._compile_unit(self._jit, queue)
             return
         tier2 = self._tier2
         at_full = [
             _is_loop(blocks, self._seen_targets(blocks)) or blocks[0].pc in tier2
             for blocks, _, _ in queue
         ]
-        full = [q for q, f in zip(queue, at_full, strict=True) if f]
         quick = [q for q, f in zip(queue, at_full, strict=True) if not f]
-        tier2.difference_update(q[0][0].pc for q in full)
-        if quick:  # inline: until they land, their blocks would run on interp
+        full = [q for q, f in zip(queue, at_full, strict=True) if f and q[0][0].pc not in tier2]
+        again = [q for q, f in zip(queue, at_full, strict=True) if f and q[0][0].pc in tier2]
+        tier2.difference_update(q[0][0].pc for q in again)
+        # inline: until they land, their blocks would run on interp
+        if quick:
             self._compile_unit(self._jit_quick, quick, counted=self.options.hot_entries > 0)
-        if full:  # the code they replace keeps running meanwhile
-            self._compile_unit(self._jit, full, background=background)
+        if full:
+            self._compile_unit(self._jit, full)
+        if again and background:  # tier 2: the quick code they replace runs meanwhile
+            if self._jit_bg is None:
+                self._jit_bg = _Native(self.options.opt)
+            self._compile_unit(self._jit_bg, again, background=True)
+        elif again:
+            self._compile_unit(self._jit, again)
 
     def _compile_unit(
         self, jit: _Native, queue: list, counted: bool = False, background: bool = False
@@ -830,7 +841,7 @@ class JitEngine(InterpEngine):
         job.counters = counters
         job.quick = jit is self._jit_quick
         # loops at the full level keep registers in LLVM registers: they repay the write-backs
-        promote = jit is self._jit and self.options.promote
+        promote = not job.quick and self.options.promote
         for fname, blocks, _ in names:
             seen, members = self._seen_targets(blocks), {b.pc for b in blocks}
             if seen:
@@ -858,6 +869,7 @@ class JitEngine(InterpEngine):
                 self.stats["compiles_discarded"] += 1
                 continue
             self._install_job(job)
+            self.stats["background_units"] += 1
 
     def _install_job(self, job: _Job) -> None:
         if job.error is not None:
@@ -938,9 +950,10 @@ class JitEngine(InterpEngine):
         self._queued.clear()
         if self._jit is not None:
             self._graveyard.append(self._jit)
-            if self._jit_quick is not None:
-                self._graveyard.append(self._jit_quick)
-            self._jit = self._jit_quick = None
+            for other in (self._jit_quick, self._jit_bg):
+                if other is not None:
+                    self._graveyard.append(other)
+            self._jit = self._jit_quick = self._jit_bg = None
         self._nblocks = 0
         self.stats["native_flushes"] += 1
 
