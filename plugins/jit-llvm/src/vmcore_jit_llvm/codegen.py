@@ -349,14 +349,18 @@ class BlockGen:
             fp = f"i32 inttoptr (i64 {self.env.callbacks[name]} to ptr)"
         st = self.ins(f"call {fp}({', '.join('i64 ' + a for a in args)})")
         self.load_limit()  # a callback may have asked to stop (it lowers the limit)
-        # statuses are tested bit by bit (1: exception, 2: code written): LLVM turns a
-        # chain of equality tests into a switch, which -O0's fast selector cannot lower
-        bad = self.ins(f"icmp ne i32 {self.ins(f'and i32 {st}, 1')}, 0")
+        bad = self.status_bit(st, 1)
         ok = self.newlabel()
         exc = self.exit_label(EXIT_EXC)
         self.branch_cold(bad, exc, ok)
         self.label(ok)
         return st
+
+    def status_bit(self, st: str, bit: int) -> str:
+        """Whether a callback's status ``st`` has ``bit`` (1: exception, 2: code written).
+        Bits, not equality tests: LLVM turns a chain of those into a switch, which -O0's
+        fast instruction selector cannot lower."""
+        return self.ins(f"icmp ne i32 {self.ins(f'and i32 {st}, {bit}')}, 0")
 
     def load_limit(self) -> None:
         """Copy the budget's limit into a local: only Python callbacks change it, so blocks
@@ -872,7 +876,7 @@ class BlockGen:
     def slow_store(self, addr: str, size: int, val: str, w: int) -> None:
         lo, hi = self.to_words(val, w)
         st = self.callback("store", [addr, str(size), lo, hi, str(self.k)])
-        smc = self.ins(f"icmp ne i32 {self.ins(f'and i32 {st}, 2')}, 0")
+        smc = self.status_bit(st, 2)
         old = self.ins("load i1, ptr %smcp")
         self.emit(f"store i1 {self.ins(f'or i1 {old}, {smc}')}, ptr %smcp")
 

@@ -14,7 +14,8 @@ full optimisation level, straight-line blocks with ``quick_opt``
 quick unit counts its entries natively and, after ``hot_entries``, exits once (EXIT_HOT) to
 be recompiled at the full level. Loop units keep the guest registers they use in LLVM
 registers (``promote``), written back to the state buffer on leaving.
-Tier-2 recompiles can run on a background thread (``background``, see bench/README.md):
+Tier-2 recompiles run on a background thread (``background``, on by default; see
+bench/README.md):
 LLVM releases the GIL, so the hart keeps running the quick units they replace meanwhile,
 and finished units are installed at the next slice; a unit whose page is written while
 it compiles is discarded. Everything else compiles inline: until it lands, its blocks
@@ -802,30 +803,29 @@ class JitEngine(InterpEngine):
         if self._jit_quick is None:  # no quick units, so nothing to run meanwhile
             self._compile_unit(self._jit, queue)
             return
-        tier2 = self._tier2
-        at_full = [
-            _is_loop(blocks, self._seen_targets(blocks)) or blocks[0].pc in tier2
-            for blocks, _, _ in queue
-        ]
-        quick = [q for q, f in zip(queue, at_full, strict=True) if not f]
-        full = [q for q, f in zip(queue, at_full, strict=True) if f and q[0][0].pc not in tier2]
-        again = [q for q, f in zip(queue, at_full, strict=True) if f and q[0][0].pc in tier2]
-        tier2.difference_update(q[0][0].pc for q in again)
+        quick, full, again = [], [], []  # again: tier-2 recompiles of quick units
+        for q in queue:
+            blocks = q[0]
+            if blocks[0].pc in self._tier2:
+                again.append(q)
+            elif _is_loop(blocks, self._seen_targets(blocks)):
+                full.append(q)
+            else:
+                quick.append(q)
+        self._tier2.difference_update(q[0][0].pc for q in again)
         # inline: until they land, their blocks would run on interp
         if quick:
             self._compile_unit(self._jit_quick, quick, counted=self.options.hot_entries > 0)
         if full:
             self._compile_unit(self._jit, full)
-        if again and background:  # tier 2: the quick code they replace runs meanwhile
-            if self._jit_bg is None:
+        if again:  # in the background the quick code they replace runs meanwhile
+            if background and self._jit_bg is None:
                 self._jit_bg = _Native(self.options.opt)
-            self._compile_unit(self._jit_bg, again, background=True)
-        elif again:
-            self._compile_unit(self._jit, again)
+            self._compile_unit(self._jit_bg if background else self._jit, again)
 
-    def _compile_unit(
-        self, jit: _Native, queue: list, counted: bool = False, background: bool = False
-    ) -> None:
+    def _compile_unit(self, jit: _Native, queue: list, counted: bool = False) -> None:
+        """Lower and compile ``queue`` as one module in ``jit``: inline, or on the compiler
+        thread when ``jit`` is the background instance."""
         unit = self._units
         self._units += 1
         names = [(f"u{unit}_b{i}", unit_, fast) for i, (unit_, fast, _) in enumerate(queue)]
@@ -850,7 +850,7 @@ class JitEngine(InterpEngine):
                 self.stats["seen_jumps"] += sum(not members.isdisjoint(t) for t in seen.values())
             if promote and _is_loop(blocks, seen):
                 job.promote.add(fname)
-        if background:
+        if jit is self._jit_bg:
             self._inflight.append(job)
             self._compiling.update(blocks[0].pc for blocks, _, _ in queue)
             self._compiler.submit(job)
