@@ -114,8 +114,7 @@ def test_loop_runs_native_and_matches():
 
 def test_background_compile_matches_and_goes_native():
     """Tier-2 recompiles compiled on the compiler thread, installed between slices: same
-    state as interp; loops still compile inline (on the thread they would run on interp
-    until they land)."""
+    state as interp."""
     words = indirect_loop_program(30_000)
     engine = jit(hot_entries=100, background=True)
     a, b = lockstep(words, chunks=[1000] * 5 + [10_000] * 20, engine=engine)
@@ -125,11 +124,35 @@ def test_background_compile_matches_and_goes_native():
     st_ = b.engine.stats
     assert st_["tier2_queued"] >= 1 and st_["background_units"] >= 1
     assert st_["units"] > st_["background_units"]  # the quick units, inline
-    loop = make_machine(jit(background=True), loop_program(100_000))
-    loop.run(limit=20_000)
-    loop.run(limit=20_000)
-    assert loop.engine.stats["units"] >= 1 and loop.engine.stats["native_insns"] > 0
-    assert loop.engine.stats["background_units"] == 0 and not loop.engine._inflight
+
+
+def test_background_loop_runs_quick_code_until_its_optimised_code_lands():
+    """A hot loop compiles twice: quickly inline, so it is native at once, and at the
+    full level on the compiler thread; the optimised code replaces the quick code when it
+    lands, and both match interp."""
+    words = loop_program(300_000)
+    a = make_machine(InterpEngine, words)
+    b = make_machine(jit(background=True), words)
+    eng = b.engine
+    held = []
+    submit, eng._compiler.submit = eng._compiler.submit, held.append
+    for _ in range(3):
+        a.run(limit=20_000)
+        b.run(limit=20_000)
+    assert len(held) == 1 and held[0].promote, "the loop, at the full level, with promotion"
+    assert eng.stats["native_insns"] > 0, "the quick code ran meanwhile"
+    assert eng.stats["background_units"] == 0
+    quick_code = dict(eng._native[held[0].names[0][1][0].mode])
+    for job in held:
+        submit(job)
+    eng._compiler.drain()
+    for _ in range(5):
+        a.run(limit=100_000)
+        b.run(limit=100_000)
+        assert snapshot(a) == snapshot(b)
+    assert eng.stats["background_units"] == 1
+    assert eng._native[held[0].names[0][1][0].mode] != quick_code, "the -O2 code replaced it"
+    assert a.run() == b.run() == "halt" and snapshot(a) == snapshot(b)
 
 
 def test_background_compile_of_a_rewritten_page_is_discarded():

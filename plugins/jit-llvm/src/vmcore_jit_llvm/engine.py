@@ -14,12 +14,13 @@ full optimisation level, straight-line blocks with ``quick_opt``
 quick unit counts its entries natively and, after ``hot_entries``, exits once (EXIT_HOT) to
 be recompiled at the full level. Loop units keep the guest registers they use in LLVM
 registers (``promote``), written back to the state buffer on leaving.
-Tier-2 recompiles run on a background thread (``background``, on by default; see
-bench/README.md):
-LLVM releases the GIL, so the hart keeps running the quick units they replace meanwhile,
-and finished units are installed at the next slice; a unit whose page is written while
-it compiles is discarded. Everything else compiles inline: until it lands, its blocks
-would run on interp, a hundred times slower.
+Optimised code is compiled on a background thread (``background``, on by default; see
+bench/README.md): tier-2 recompiles, and loops, which first compile inline at
+``quick_opt`` too. LLVM releases the GIL (and runs without llvmlite's lock, see
+_unlocked), so the hart keeps running the quick code meanwhile, and finished units are
+installed at the next slice; a unit whose page is written while it compiles is
+discarded. Quick units compile inline: until they land, their blocks would run on
+interp, a hundred times slower.
 
 Native execution. The hart's state list is copied into a native uint64 buffer (the ISA's
 slots followed by a few control slots: instructions used, the limit, the exit reason and
@@ -182,8 +183,9 @@ class JitOptions:
     #: keep guest registers in LLVM registers across a unit compiled at ``opt`` (loops):
     #: loaded on entry, written back on leaving and around state helpers
     promote: bool = attrs.field(default=True, converter=_switch)
-    #: recompile hot quick units (tier 2) on a background thread while they keep running
-    #: (off in eager mode and while dumping)
+    #: compile at ``opt`` on a background thread (tier-2 recompiles of hot quick units,
+    #: and loops, quickly compiled inline too) while the quick code keeps running (off in
+    #: eager mode and while dumping)
     background: bool = attrs.field(default=True, converter=_switch)
     #: f16/f32/f64 ops call SoftFloat natively (off: through a Python callback, for A/B)
     native_fp: bool = attrs.field(default=True, converter=_switch)
@@ -280,6 +282,22 @@ class _Tables(dict):
         return table
 
 
+def _unlocked(name: str) -> Any:
+    """llvmlite's binding ``name`` without llvmlite's process-wide lock (the plain ctypes
+    function, which releases the GIL like the wrapper). The lock serialises every LLVM
+    call, so an inline compile on the main thread would wait for a whole background
+    compile. The two long calls, the pass pipeline and code generation, go without it:
+    each _Native has its own context, TargetMachine and MCJIT instance and is used by
+    one thread at a time, and LLVM compiles separate contexts concurrently (as ORC's
+    concurrent compilation does). The locked wrapper if llvmlite's internals change."""
+    wrapper = getattr(llvm.ffi.lib, name)
+    return getattr(wrapper, "_cfn", wrapper)
+
+
+_run_passes = _unlocked("LLVMPY_RunNewModulePassManager")
+_finalize_object = _unlocked("LLVMPY_FinalizeObject")
+
+
 class _Native:
     """One MCJIT instance with its TargetMachine and pass pipeline (never shared)."""
 
@@ -307,9 +325,9 @@ class _Native:
         mod.triple = llvm.get_process_triple()
         mod.data_layout = str(self.tm.target_data)
         mod.verify()
-        self.mpm.run(mod, self.pb)
+        _run_passes(self.mpm, mod, self.pb)  # self.mpm.run(mod, self.pb), unlocked
         self.ee.add_module(mod)
-        self.ee.finalize_object()
+        _finalize_object(self.ee)  # self.ee.finalize_object(), unlocked
         self.modules.append(mod)
         return mod
 
@@ -789,7 +807,9 @@ class JitEngine(InterpEngine):
     def _compile_queue(self) -> None:
         """Compile the queue: loops (regions, blocks that jump to themselves) with the full
         optimisation level, straight-line blocks with ``quick_opt``, which LLVM compiles
-        several times faster (they are entered through the table anyway)."""
+        several times faster (they are entered through the table anyway). In the
+        background mode a loop is compiled both ways: quickly inline, so that it runs
+        natively at once, and at the full level on the compiler thread."""
         queue, self._queue = self._queue, []
         self._queued.clear()
         if not queue:
@@ -813,6 +833,8 @@ class JitEngine(InterpEngine):
             else:
                 quick.append(q)
         self._tier2.difference_update(q[0][0].pc for q in again)
+        if background:  # loops run quickly compiled until their optimised code lands
+            quick, again, full = quick + full, again + full, []
         # inline: until they land, their blocks would run on interp
         if quick:
             self._compile_unit(self._jit_quick, quick, counted=self.options.hot_entries > 0)
