@@ -23,7 +23,8 @@ The runnable keeps the protocol of interp's compiled ``blk(S, C)`` functions exa
   instruction index as ``cpu.progress``;
 * loads and stores take the fast path on the main RAM when the block was built for an
   identity MMU, else ``cpu.read_virtual``/``write_virtual``; a fast store to a page holding
-  code reports it (``CODEW``) and the block ends before its next instruction;
+  code reports it (``CODEW``) and the block ends before its next instruction (raising
+  :class:`EarlyExit`);
 * floating point goes through :mod:`vmcore.softfp`, accruing flags into the flags slot.
 
 The engine decides when a block has run often enough to be compiled: after ``limit`` runs
@@ -52,11 +53,17 @@ _M64 = (1 << 64) - 1
 Step = tuple[Callable[..., None], tuple]
 
 
-class _Leave(Exception):  # noqa: N818 - control flow, never escapes a runnable
-    """Raised at the start of the instruction after a store into a code page."""
+class EarlyExit(Exception):  # noqa: N818 - control flow between a block and its run loop
+    """A block stopped before its end, at the instruction at ``pc`` (its index ``done`` in
+    the block: ``done`` instructions retired). Interp's blocks stop so after a store into a
+    page holding code, since the rest of the translation may be stale; the run loop counts
+    ``done`` and goes on at ``pc`` (regions handle it themselves and report ``C.iters``).
+    """
 
-    def __init__(self, pc: int) -> None:
+    def __init__(self, pc: int, done: int) -> None:
+        super().__init__(pc, done)
         self.pc = pc
+        self.done = done
 
 
 class Context:
@@ -394,7 +401,7 @@ def _mk_store(op: Op, k: int, cx: Context, fast: bool) -> Step:
 
 def _op_leave_if_code_changed(x, V, S, C):
     if V[-1]:
-        raise _Leave(x)
+        raise EarlyExit(*x)
 
 
 # -- floating point ----------------------------------------------------------------------------
@@ -560,7 +567,7 @@ def build(
         if i in starts:
             k = starts[i]
             if stored:
-                add((_op_leave_if_code_changed, insns[k].pc))
+                add((_op_leave_if_code_changed, (insns[k].pc, k)))
                 stored = False
         name = op.name
         if name == "const":
@@ -619,11 +626,8 @@ def _runner(values, prog, limit, promote, next_pc):
             hot = promote(run)
             return hot(S, C)
         V = values[:]
-        try:
-            for f, x in prog:
-                f(x, V, S, C)
-        except _Leave as e:
-            return e.pc
+        for f, x in prog:
+            f(x, V, S, C)
         return next_pc(V)
 
     return run

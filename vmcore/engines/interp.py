@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from vmcore import softfp
 from vmcore.engines import evaluate
 from vmcore.engines.base import Engine
+from vmcore.engines.evaluate import EarlyExit
 from vmcore.ir import Access, Block, GuestTrap, Op, Value, mask
 from vmcore.memory import PAGE_SHIFT, BusError
 
@@ -104,6 +105,7 @@ RUNTIME: dict[str, Any] = {
     "_rotl": _rotl,
     "GuestTrap": GuestTrap,
     "BusError": BusError,
+    "EarlyExit": evaluate.EarlyExit,
     "FP": softfp,
 }
 
@@ -221,7 +223,7 @@ class _Codegen:
         self.emit("if smc:")
         if self.region is None:
             self.emit("    @WB@")
-            self.emit(f"    return {pc:#x}")
+            self.emit(f"    raise EarlyExit({pc:#x}, {n})")
         else:
             self.emit(f"    done += {n}; pc = {pc:#x}; break")
 
@@ -823,6 +825,10 @@ class InterpEngine(Engine):
                 pc = fn(S, cpu)
                 ins += n
                 cpu.instret = ins
+            except EarlyExit as exc:  # the block stopped early, after ``done`` instructions
+                ins += exc.done
+                cpu.instret = ins
+                pc = exc.pc
             except (GuestTrap, BusError) as exc:
                 trap = isa.bus_fault(exc) if isinstance(exc, BusError) else exc
                 if ent is not None:

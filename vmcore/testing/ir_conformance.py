@@ -1313,6 +1313,31 @@ class IRConformance:
         assert h.s[5] == 2
         assert h.read(target, 4) == new
 
+    @pytest.mark.parametrize("mmu", ["flat", "slow"])
+    def test_store_into_code_retires_each_instruction_once(self, engine_factory, mmu):
+        """A store into a page holding code, in the middle of a block: the block may stop
+        after it (its rest may be stale) and go on from a new translation, but every
+        instruction is counted once (the retired count is what icount timers and
+        ``vmctl bench`` go by)."""
+        h = self._harness(engine_factory, mmu)
+        page = h.new_page() + PAGE_SIZE
+        h._next_pc = page
+        first = h.program(lambda b, pc: b.set(5, 7))  # a translated block on the page
+        self._run_ok(h, first)
+
+        def patch(b, pc):  # rewrites ``first`` with the same word: a write to a code page
+            b.store(b.const(first), b.const(h.read(first, 4), 32))
+
+        def bump(b, pc):
+            b.set(6, b.add(b.get(6), 1))
+
+        pc = h.program(patch, bump, bump, bump)  # the same page: one block, then halt
+        for _ in range(2):  # and again from the translation cache
+            before = h.cpu.instret
+            self._run_ok(h, pc, {6: 0})
+            assert h.s[6] == 3
+            assert h.cpu.instret - before == 5, "patch, 3 bumps and the halt, once each"
+
     def test_self_modifying_loop(self, engine_factory):
         """A hot loop rewrites one of its own later blocks, then runs it."""
         h = self._harness(engine_factory)

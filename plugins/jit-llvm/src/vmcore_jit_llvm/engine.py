@@ -62,6 +62,7 @@ import llvmlite.binding as llvm
 
 from vmcore import softfp
 from vmcore.engines.base import MAX_BLOCK_INSNS
+from vmcore.engines.evaluate import EarlyExit
 from vmcore.engines.interp import REGION, InterpEngine
 from vmcore.ir import Access, Block, GuestTrap, mask
 from vmcore.memory import PAGE_SHIFT, BusError
@@ -1184,6 +1185,8 @@ class JitEngine(InterpEngine):
                 trap.insn_index = 0
                 trap.done = used
             raise trap
+        if single and used < left:  # a plain interp entry counts the whole block
+            raise EarlyExit(npc, used)
         return npc
 
     def _native_trap(self, cpu: Cpu, reason: int) -> Exception:
