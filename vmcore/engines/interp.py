@@ -768,13 +768,17 @@ class InterpEngine(Engine):
         if not blocks or blocks[0].pc != head:
             return
         fast = self.ram is not None and cpu.mmu.is_identity()
-        fn = self._load(lower_region(blocks, fast, self.globals), f"<region {head:#x}>")
+        fn = self._region_function(blocks, fast, table)
         pages: set[int] = set()
         for block in blocks:
             pages |= self._mark_code_pages(cpu, block)
         entry = (fn, len(blocks[0].insns), REGION, [[i.pc for i in b.insns] for b in blocks])
         self.cache.add(mode, head, entry, pages)
         self.stats["regions"] += 1
+
+    def _region_function(self, blocks: list[Block], fast: bool, table: dict) -> Callable:
+        """The runnable of a region (see lower_region): compiled Python source."""
+        return self._load(lower_region(blocks, fast, self.globals), f"<region {blocks[0].pc:#x}>")
 
     # -- execution -------------------------------------------------------------------------------
 

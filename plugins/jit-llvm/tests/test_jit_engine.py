@@ -289,10 +289,13 @@ def _with_tvec(factory):
     return make
 
 
-def test_precise_traps():
+@pytest.mark.parametrize("threshold", [1, 4000])
+def test_precise_traps(threshold):
+    """Traps in a loop: native (threshold 1), and (4000) on interp's region of the loop,
+    which the jit runs as its blocks' own runnables chained (JitEngine._region_function)."""
     words = trap_program()
     a = make_machine(InterpEngine, words)
-    b = make_machine(jit(), words)
+    b = make_machine(jit(threshold=threshold), words)
     for m in (a, b):
         m.cpus[0].s[TVEC] = BASE + 0x100
     for chunk in (1, 5, 30, 300, 3000, 30000):
@@ -303,8 +306,67 @@ def test_precise_traps():
             break
     assert a.exit_code == 0
     assert a.cpus[0].s[7] == 4 * 300
-    assert b.engine.stats["exit_trap"] + b.engine.stats["exit_misaligned"] > 0
-    assert b.engine.stats["exit_exception"] > 0
+    if threshold == 1:
+        assert b.engine.stats["exit_trap"] + b.engine.stats["exit_misaligned"] > 0
+        assert b.engine.stats["exit_exception"] > 0
+    else:
+        assert b.engine.stats["regions"] >= 1
+
+
+def test_trap_deep_in_an_interp_region():
+    """A trap in the second block of a loop, many iterations into one run of interp's
+    region of it (the jit chains the blocks' runnables): the retired count and state at
+    the trap come out as on interp."""
+    words = [*const(2, 300), *const(6, 100), enc(LI, 7, imm=0)]
+    words += [
+        enc(ADDI, 1, 1, imm=1),  # loop
+        enc(BNE, 0, 0, 0, imm=1),  # never taken: ends the block
+        alu("sub", 64, 4, 2, 6),
+        enc(TRAPIF, 0, 4, 2),  # r2 == 100 -> trap
+        enc(ADDI, 2, 2, imm=-1),
+        enc(BNE, 0, 2, 0, imm=-5),
+        enc(LI, 0, imm=0),
+        enc(HALT),
+    ]
+    assert len(words) < 0x100 // 4
+    words += [enc(NOP)] * ((0x100 - 4 * len(words)) // 4)
+    words += [enc(ADDI, 7, 7, imm=1), enc(ERET)]
+    a = make_machine(InterpEngine, words)
+    b = make_machine(jit(threshold=4000), words)
+    for m in (a, b):
+        m.cpus[0].s[TVEC] = BASE + 0x100
+    for chunk in (50, 1000, 100_000):
+        assert a.run(limit=chunk) == b.run(limit=chunk)
+        assert snapshot(a) == snapshot(b)
+    assert a.exit_code == 0 and a.cpus[0].s[7] == 1 and a.cpus[0].s[1] == 300
+    assert b.engine.stats["regions"] == 1 and b.engine.stats["native_insns"] == 0
+
+
+def test_store_into_code_from_an_interp_region():
+    """A loop on interp's region (chained runnables) stores into another page holding code
+    (a routine it calls every iteration, so the page stays code) at the start of its
+    block: the block stops after the store and the count of retired instructions stays
+    exact (the state matches interp at every chunk)."""
+    routine, dead, loop = 50, 60, 0x1000 // 4  # word indices: page 0 (code), page 1
+    words = [*const(5, BASE + 4 * dead), *const(3, enc(NOP)), *const(2, 200)]
+    words += [*const(4, BASE + 4 * routine), *const(6, BASE + 4 * (loop + 4))]
+    words += [*const(8, BASE + 4 * loop), enc(JR, 0, 8)]
+    assert len(words) < routine
+    words += [enc(NOP)] * (routine - len(words))
+    words += [enc(ADDI, 9, 9, imm=1), enc(JR, 0, 6)]  # routine: back to the loop
+    words += [enc(NOP)] * (loop - len(words))
+    words += [
+        enc(ST32A, 0, 5, 3, imm=0),  # loop: into page 0
+        enc(ADDI, 1, 1, imm=1),
+        enc(ADDI, 2, 2, imm=-1),
+        enc(JR, 0, 4),  # to the routine
+        enc(BNE, 0, 2, 0, imm=-4),  # its return point
+        enc(LI, 0, imm=0),
+        enc(HALT),
+    ]
+    a, b = lockstep(words, chunks=(7, 100, 1000, 100_000), engine=jit(threshold=100_000))
+    assert a.exit_code == 0 and a.cpus[0].s[1] == 200 and a.cpus[0].s[9] == 200
+    assert b.engine.stats["regions"] == 1 and b.engine.stats["native_insns"] == 0
 
 
 def test_unhandled_trap_and_illegal():
