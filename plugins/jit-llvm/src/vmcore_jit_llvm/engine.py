@@ -3,8 +3,9 @@
 Tiering. Every block first runs on the inherited :class:`~vmcore.engines.interp.InterpEngine`
 path, which counts how often each block runs (its instructions plus ENTRY_WEIGHT per run).
 A block that reaches ``threshold`` is queued; so is every block of a loop region interp
-builds once it reaches ``region_threshold``, plus the region itself as one native function
-in which branches between its blocks are plain jumps. The counters of blocks ending in an
+builds (here its blocks' runnables chained, see _region_function) once it reaches
+``region_threshold``, plus the region itself as one native function in which branches
+between its blocks are plain jumps. The counters of blocks ending in an
 indirect jump remember the targets seen; a region takes in the blocks those lead to when
 they lead back into it (a call through a function pointer and its return), and such a
 jump becomes a switch over the members seen, with the table for any other target.
