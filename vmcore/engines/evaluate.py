@@ -43,7 +43,7 @@ from vmcore import softfp
 from vmcore.ir import EXITS, OPS, Access, Block, GuestTrap, Op
 from vmcore.memory import PAGE_SHIFT, BusError
 
-__all__ = ["FACTORIES", "Context", "build"]
+__all__ = ["FACTORIES", "Context", "EarlyExit", "build"]
 
 _UNPACK = {n: struct.Struct(f) for n, f in ((1, "<B"), (2, "<H"), (4, "<I"), (8, "<Q"))}
 _TRAPS = (GuestTrap, BusError)
