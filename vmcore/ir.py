@@ -276,13 +276,17 @@ class Block:
         last = self.insns[-1]
         return last.pc + last.length
 
+    def constants(self) -> dict[int, int]:
+        """Value number -> the constant a ``const`` op gives it."""
+        return {op.dst.id: op.args[0] for op in self.ops if op.name == "const"}
+
     def direct_targets(self) -> list[int]:
         """The constant targets of the block's exit (taken, then not taken, for a branch);
         none for an indirect jump or a block without an exit."""
         exit_ = self.exit
         if exit_ is None or exit_.name == "goto_ind":
             return []
-        consts = {op.dst.id: op.args[0] for op in self.ops if op.name == "const"}
+        consts = self.constants()
         return [consts[a.id] for a in exit_.args if isinstance(a, Value) and a.id in consts]
 
     def __str__(self) -> str:

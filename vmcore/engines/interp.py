@@ -105,7 +105,7 @@ RUNTIME: dict[str, Any] = {
     "_rotl": _rotl,
     "GuestTrap": GuestTrap,
     "BusError": BusError,
-    "EarlyExit": evaluate.EarlyExit,
+    "EarlyExit": EarlyExit,
     "FP": softfp,
 }
 
@@ -596,6 +596,40 @@ def lower_region(blocks: list[Block], fast_ram: bool, consts: dict[str, Any]) ->
     )
 
 
+def chain_region(blocks: list[Block], runnables: list[Callable]) -> Callable:
+    """A region (the protocol of lower_region's) that runs its blocks' own runnables one
+    after another: nothing to compile, each block as fast as its runnable."""
+    pairs = enumerate(zip(blocks, runnables, strict=True))
+    members = {b.pc: (i, fn, len(b.insns)) for i, (b, fn) in pairs}
+    head = blocks[0].pc
+    get = members.get
+
+    def region(S: Any, C: Any) -> int:
+        lim = C.loop_limit
+        pc, done, bi = head, 0, 0
+        try:
+            while True:
+                m = get(pc)
+                if m is None:
+                    break
+                bi, fn, n = m
+                if done + n > lim:
+                    break
+                pc = fn(S, C)
+                done += n
+        except EarlyExit as e:
+            done += e.done
+            pc = e.pc
+        except (GuestTrap, BusError) as e:
+            e.block_index = bi
+            e.done = done
+            raise
+        C.iters = done
+        return pc
+
+    return region
+
+
 def lower_block(block: Block, fast_ram: bool, consts: dict[str, Any]) -> str:
     """Python source for ``block`` (exposed for tests and ``--jit-dump``-style debugging)."""
     return _Codegen(block, fast_ram, consts).generate()
@@ -753,6 +787,7 @@ class InterpEngine(Engine):
         self.region_heads.add((mode, head))
         table = self.cache.table(mode)
         blocks: list[Block] = []
+        runnables: list[Callable] = []
         todo, seen = [head], set()
         while todo and len(blocks) < REGION_BLOCKS:
             todo.sort(key=lambda pc: not head <= pc < end)
@@ -763,12 +798,13 @@ class InterpEngine(Engine):
             seen.add(pc)
             block = ent[0].block
             blocks.append(block)
+            runnables.append(ent[0])
             todo += block.direct_targets()
             todo.append(block.end)
         if not blocks or blocks[0].pc != head:
             return
         fast = self.ram is not None and cpu.mmu.is_identity()
-        fn = self._region_function(blocks, fast, table)
+        fn = self._region_function(blocks, runnables, fast)
         pages: set[int] = set()
         for block in blocks:
             pages |= self._mark_code_pages(cpu, block)
@@ -776,8 +812,11 @@ class InterpEngine(Engine):
         self.cache.add(mode, head, entry, pages)
         self.stats["regions"] += 1
 
-    def _region_function(self, blocks: list[Block], fast: bool, table: dict) -> Callable:
-        """The runnable of a region (see lower_region): compiled Python source."""
+    def _region_function(
+        self, blocks: list[Block], runnables: list[Callable], fast: bool
+    ) -> Callable:
+        """The runnable of a region of ``blocks`` (whose runnables are ``runnables``):
+        compiled Python source (lower_region); engines may choose chain_region."""
         return self._load(lower_region(blocks, fast, self.globals), f"<region {blocks[0].pc:#x}>")
 
     # -- execution -------------------------------------------------------------------------------

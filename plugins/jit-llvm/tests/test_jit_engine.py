@@ -255,10 +255,29 @@ def test_mmio_and_stop_from_device():
     assert a.exit_code == 7
 
 
+HANDLER = 0x100  #: the trap handler of with_handler's programs: r7 += 1, then eret
+
+
+def with_handler(words):
+    """``words`` padded up to HANDLER, then the handler."""
+    assert 4 * len(words) <= HANDLER
+    return [*words, *[enc(NOP)] * ((HANDLER - 4 * len(words)) // 4)] + [
+        enc(ADDI, 7, 7, imm=1),
+        enc(ERET),
+    ]
+
+
+def trap_machines(words, engine):
+    """An interp machine and one on ``engine``, each with its trap vector at HANDLER."""
+    a, b = make_machine(InterpEngine, words), make_machine(engine, words)
+    for m in (a, b):
+        m.cpus[0].s[TVEC] = BASE + HANDLER
+    return a, b
+
+
 def trap_program():
-    handler = 0x100
     words = [
-        enc(LI, 3, imm=handler),
+        enc(LI, 3, imm=HANDLER),
         enc(ADDI, 4, 0, imm=0),
         # set tvec through memory? use a helper-free path: r7 = handler, stored by the test
         enc(LI, 2, imm=300),
@@ -274,30 +293,14 @@ def trap_program():
         enc(LI, 0, imm=0),
         enc(HALT),
     ]
-    words += [enc(NOP)] * ((handler - 4 * len(words)) // 4)
-    words += [enc(ADDI, 7, 7, imm=1), enc(ERET)]
-    return words
-
-
-def _with_tvec(factory):
-    def make(machine):
-        eng = factory(machine)
-        for cpu in machine.cpus:
-            cpu.s[TVEC] = BASE + 0x100
-        return eng
-
-    return make
+    return with_handler(words)
 
 
 @pytest.mark.parametrize("threshold", [1, 4000])
 def test_precise_traps(threshold):
     """Traps in a loop: native (threshold 1), and (4000) on interp's region of the loop,
     which the jit runs as its blocks' own runnables chained (JitEngine._region_function)."""
-    words = trap_program()
-    a = make_machine(InterpEngine, words)
-    b = make_machine(jit(threshold=threshold), words)
-    for m in (a, b):
-        m.cpus[0].s[TVEC] = BASE + 0x100
+    a, b = trap_machines(trap_program(), jit(threshold=threshold))
     for chunk in (1, 5, 30, 300, 3000, 30000):
         ra, rb = a.run(limit=chunk), b.run(limit=chunk)
         assert snapshot(a) == snapshot(b)
@@ -328,13 +331,7 @@ def test_trap_deep_in_an_interp_region():
         enc(LI, 0, imm=0),
         enc(HALT),
     ]
-    assert len(words) < 0x100 // 4
-    words += [enc(NOP)] * ((0x100 - 4 * len(words)) // 4)
-    words += [enc(ADDI, 7, 7, imm=1), enc(ERET)]
-    a = make_machine(InterpEngine, words)
-    b = make_machine(jit(threshold=4000), words)
-    for m in (a, b):
-        m.cpus[0].s[TVEC] = BASE + 0x100
+    a, b = trap_machines(with_handler(words), jit(threshold=4000))
     for chunk in (50, 1000, 100_000):
         assert a.run(limit=chunk) == b.run(limit=chunk)
         assert snapshot(a) == snapshot(b)

@@ -64,7 +64,7 @@ import llvmlite.binding as llvm
 from vmcore import softfp
 from vmcore.engines.base import MAX_BLOCK_INSNS
 from vmcore.engines.evaluate import EarlyExit
-from vmcore.engines.interp import REGION, InterpEngine
+from vmcore.engines.interp import REGION, InterpEngine, chain_region
 from vmcore.ir import Access, Block, GuestTrap, mask
 from vmcore.memory import PAGE_SHIFT, BusError
 from vmcore_jit_llvm import codegen, fpnative
@@ -233,7 +233,7 @@ def _links(block: Block) -> bool:
     exit_ = block.exit
     if exit_ is None or exit_.name == "branch" or block.end in block.direct_targets():
         return False
-    consts = {op.dst.id: op.args[0] for op in block.ops if op.name == "const"}
+    consts = block.constants()
     return any(
         op.name == "set" and consts.get(getattr(op.args[1], "id", None)) == block.end
         for op in block.ops
@@ -674,43 +674,13 @@ class JitEngine(InterpEngine):
         ):
             self._compile_queue()
 
-    def _region_function(self, blocks: list[Block], fast: bool, table: dict) -> Any:
-        """interp's region of a hot loop, without compiling Python source: its member
-        blocks' own runnables, chained (interp's region protocol). Here a region only
-        counts the loop's instructions until ``region_threshold`` and lasts a few ms
-        before native code replaces it; compiling its source cost more than it saved
-        (sort 20: 0.68 -> 0.64 s, lists 10: 0.165 -> 0.156 s)."""
-        members = {}
-        for i, block in enumerate(blocks):
-            fn = dict.get(table, block.pc)[0]
-            members[block.pc] = (i, getattr(fn, "inner", fn), len(block.insns))
-        head = blocks[0].pc
-        get = members.get
-
-        def region(S: Any, C: Any) -> int:
-            lim = C.loop_limit
-            pc, done, bi = head, 0, 0
-            try:
-                while True:
-                    m = get(pc)
-                    if m is None:
-                        break
-                    bi, fn, n = m
-                    if done + n > lim:
-                        break
-                    pc = fn(S, C)
-                    done += n
-            except EarlyExit as e:
-                done += e.done
-                pc = e.pc
-            except (GuestTrap, BusError) as e:
-                e.block_index = bi
-                e.done = done
-                raise
-            C.iters = done
-            return pc
-
-        return region
+    def _region_function(self, blocks: list[Block], runnables: list[Any], fast: bool) -> Any:
+        """interp's region of a hot loop, without compiling Python source: its blocks' own
+        runnables, chained (interp's chain_region). Here a region only counts the loop's
+        instructions until ``region_threshold`` and lasts a few ms before native code
+        replaces it; compiling its source cost more than it saved (sort 20: 0.68 -> 0.64
+        s, lists 10: 0.165 -> 0.156 s)."""
+        return chain_region(blocks, [getattr(fn, "inner", fn) for fn in runnables])
 
     def _tier_up(self, cpu: Cpu, mode: int, pc: int) -> None:
         """A quick unit at ``pc`` got hot: queue it for compilation at the full level (it
