@@ -49,9 +49,7 @@ class RiscV64(Isa):
     def __init__(self) -> None:
         self.regs = R.register_file()
         self.decoder32, self.decoder16 = decoder.build()
-        #: 16-bit bits -> (32-bit encoding, its fields, the 32-bit word) they expand to,
-        #: filled by rv64c's lifters: a known expansion skips the compressed lifter
-        self.expansions: dict[int, tuple] = {}
+        self.expansions = decoder.EXPANSIONS
 
     def create_state(self, cpu: Cpu) -> HartState:
         return HartState(cpu)
