@@ -328,6 +328,9 @@ class Builder:
         self.ended = False
         #: an ``ends_block`` helper was called: the block ends after this instruction
         self.end_requested = False
+        #: the ISA's own memo for this block, e.g. where the page its instructions come
+        #: from lives (a block's instructions share one translation context)
+        self.fetch_hint: Any = None
 
     # -- plumbing -------------------------------------------------------------------------
 

@@ -141,12 +141,13 @@ class Engine:
     def _mark_code_pages(self, cpu: Cpu, block: Block) -> set[int]:
         """Mark the physical pages the block's instructions came from as holding code and
         return their numbers (one translation per virtual page: a block spans one or two)."""
-        vpages: dict[int, int] = {}  # virtual page -> an address of the block on it
-        for ins in block.insns:
-            for addr in (ins.pc, ins.pc + max(ins.length, 1) - 1):
-                vpages.setdefault(addr >> PAGE_SHIFT, addr)
+        if not block.insns:
+            return set()
+        # a block's instructions follow one another (see lift): its first and last byte
+        first = block.insns[0].pc
+        last = max(block.end - 1, first)
         pages = set()
-        for addr in vpages.values():
+        for addr in (first, last) if first >> PAGE_SHIFT != last >> PAGE_SHIFT else (first,):
             try:
                 paddr = cpu.mmu.translate(addr, Access.FETCH)
             except GuestTrap:

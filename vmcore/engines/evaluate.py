@@ -182,7 +182,9 @@ def _generate(runtime: dict[str, Any]) -> None:
             + "".join(f"    {line}\n" for line in setup)
             + f"    return _op_{name}, (op.dst.id{ids}{''.join(', ' + p for p in params)})\n"
         )
-    ns = dict(runtime)
+    # only the pure helpers (``_sdiv`` ...): the handlers outlive the engine whose
+    # runtime this is, and its RAM and bound methods must not live on with them
+    ns = {name: value for name, value in runtime.items() if name.startswith("_")}
     exec(compile("\n".join(src), "<vmcore.engines.evaluate>", "exec"), ns)  # noqa: S102
     for name in EXPRESSIONS:
         FACTORIES[name] = ns[f"_mk_{name}"]

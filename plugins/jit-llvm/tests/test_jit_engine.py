@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import struct
+import weakref
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -153,6 +155,24 @@ def test_background_loop_runs_quick_code_until_its_optimised_code_lands():
     assert eng.stats["background_units"] == 1
     assert eng._native[held[0].names[0][1][0].mode] != quick_code, "the -O2 code replaced it"
     assert a.run() == b.run() == "halt" and snapshot(a) == snapshot(b)
+
+
+def test_a_machine_done_with_is_freed_with_its_compiler_thread():
+    """The compiler thread holds its engine only while it compiles: once nobody uses the
+    machine, the engine, its LLVM instances and the thread go (each engine used to stay
+    alive with its thread, about 16 MB of LLVM code per run)."""
+    b = make_machine(jit(background=True), loop_program(300_000))
+    assert b.run() == "halt"
+    eng = b.engine
+    eng._compiler.drain()
+    thread = eng._compiler.thread
+    assert thread is not None and thread.is_alive(), "the run used the compiler thread"
+    engine_ref, native_ref = weakref.ref(eng), weakref.ref(eng._jit)
+    del b, eng
+    gc.collect()
+    assert engine_ref() is None and native_ref() is None
+    thread.join(timeout=10)
+    assert not thread.is_alive()
 
 
 def test_background_compile_of_a_rewritten_page_is_discarded():

@@ -78,18 +78,28 @@ class RiscV64(Isa):
             key |= satp_mode << 3 | data_priv << 7 | ((ms >> 18) & 3) << 9  # SUM, MXR
         return key
 
-    def fetch(self, cpu: Cpu, pc: int) -> tuple[int, int]:
+    def fetch(self, cpu: Cpu, pc: int, b: Builder | None = None) -> tuple[int, int]:
         """(length, bits) of the instruction at ``pc``, fetched as two halfwords (the
-        second only for a 32-bit instruction, so a fault on it is reported at pc + 2)."""
+        second only for a 32-bit instruction, so a fault on it is reported at pc + 2).
+        With the block's builder ``b``, a page of RAM found once serves the block's
+        other instructions on it."""
         pc &= _M64
         if pc & (_PAGE - 1) <= _PAGE - 4:
             # both halfwords on one page: translate once, read RAM directly
+            hint = b.fetch_hint if b is not None else None
+            if hint is not None and hint[0] == pc >> 12:
+                word = hint[1].read(pc - hint[2], 4)
+                return (2, word & 0xFFFF) if word & 3 != 3 else (4, word)
             try:
                 paddr = cpu.mmu.translate(pc, Access.FETCH)
             except BusError as err:
                 raise self.bus_fault(err) from None
             region = cpu.bus.find(paddr)
             if isinstance(region, RAM) and paddr + 4 <= region.end:
+                page = paddr & -_PAGE
+                if b is not None and region.base <= page and page + _PAGE <= region.end:
+                    # guest pc - this = offset into the region, for the whole page
+                    b.fetch_hint = (pc >> 12, region, pc - (paddr - region.base))
                 word = region.read(paddr - region.base, 4)
                 return (2, word & 0xFFFF) if word & 3 != 3 else (4, word)
         lo = cpu.fetch(pc, 2)
@@ -105,7 +115,7 @@ class RiscV64(Isa):
         return 4, bits, self.decoder32.decode(bits)
 
     def lift(self, b: Builder, cpu: Cpu, pc: int) -> int:
-        length, bits = self.fetch(cpu, pc)
+        length, bits = self.fetch(cpu, pc, b)
         if length == 2:
             hit = self.expansions.get(bits)
             if hit is not None:

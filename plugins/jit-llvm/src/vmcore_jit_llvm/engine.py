@@ -46,7 +46,6 @@ the old one is released when no native frame can be on the stack.
 
 from __future__ import annotations
 
-import atexit
 import ctypes
 import os
 import queue
@@ -54,6 +53,7 @@ import struct
 import sys
 import threading
 import time
+import weakref
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -385,34 +385,75 @@ class _Job:
         self.ns = time.perf_counter_ns() - t0
 
 
+#: compiler threads running; the switch interval is lowered while any runs
+_threads = {"running": 0, "switch_interval": 0.0}
+_threads_lock = threading.Lock()
+
+
+def _thread_started() -> None:
+    with _threads_lock:
+        if _threads["running"] == 0:
+            # the thread needs the GIL between LLVM calls; while the hart runs Python
+            # (interp, callbacks) it would wait the default 5 ms for it at every handoff
+            _threads["switch_interval"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_threads["switch_interval"], SWITCH_INTERVAL))
+        _threads["running"] += 1
+
+
+def _thread_stopped() -> None:
+    with _threads_lock:
+        _threads["running"] -= 1
+        if _threads["running"] == 0:
+            sys.setswitchinterval(_threads["switch_interval"])
+
+
+def _compile_loop(jobs: queue.Queue, owner: weakref.ref) -> None:
+    """The compiler thread. Between jobs it holds its :class:`_Compiler` only weakly, so
+    an engine nobody uses any more is freed with its LLVM instances (each run's engine
+    used to stay alive with its thread: about 16 MB per lists run)."""
+    try:
+        while (job := jobs.get()) is not None:
+            job.run()
+            compiler = owner()
+            if compiler is not None:
+                compiler.done.append(job)
+            del compiler, job
+            jobs.task_done()
+        jobs.task_done()
+    finally:
+        _thread_stopped()
+
+
+def _stop_thread(jobs: queue.Queue, thread: threading.Thread) -> None:
+    jobs.put(None)
+    if thread is not threading.current_thread():
+        thread.join(timeout=5)
+
+
 class _Compiler:
     """A thread that compiles jobs while the hart runs on. LLVM's work happens in C++
     calls that release the GIL, so on a machine with a spare core compile latency leaves
-    the critical path; until a job is installed its blocks keep running on interp."""
+    the critical path; until a job is installed its blocks keep running on interp. The
+    thread ends when its engine is freed or at exit, whichever comes first."""
 
     def __init__(self) -> None:
         self.jobs: queue.Queue[_Job | None] = queue.Queue()
         self.done: deque[_Job] = deque()
         self.thread: threading.Thread | None = None
-        self.switch_interval = 0.0
+        self._stop: weakref.finalize | None = None
 
     def submit(self, job: _Job) -> None:
         if self.thread is None:
-            self.thread = threading.Thread(target=self._loop, name="vmcore-jit", daemon=True)
+            self.thread = threading.Thread(
+                target=_compile_loop,
+                args=(self.jobs, weakref.ref(self)),
+                name="vmcore-jit",
+                daemon=True,
+            )
+            _thread_started()
             self.thread.start()
-            atexit.register(self.stop)
-            # the thread needs the GIL between LLVM calls; while the hart runs Python
-            # (interp, callbacks) it would wait the default 5 ms for it at every handoff
-            self.switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(self.switch_interval, SWITCH_INTERVAL))
+            self._stop = weakref.finalize(self, _stop_thread, self.jobs, self.thread)
         self.jobs.put(job)
-
-    def _loop(self) -> None:
-        while (job := self.jobs.get()) is not None:
-            job.run()
-            self.done.append(job)
-            self.jobs.task_done()
-        self.jobs.task_done()
 
     def drain(self) -> None:
         """Wait until every submitted job is done."""
@@ -420,10 +461,8 @@ class _Compiler:
             self.jobs.join()
 
     def stop(self) -> None:
-        if self.thread is not None and self.thread.is_alive():
-            self.jobs.put(None)
-            self.thread.join(timeout=5)
-            sys.setswitchinterval(self.switch_interval)
+        if self._stop is not None:
+            self._stop()
 
 
 class JitEngine(InterpEngine):
