@@ -66,7 +66,7 @@ def build() -> tuple[Decoder, Decoder | None]:
     """The 32-bit and 16-bit decoders, built once per process: immutable tables plus
     memos of the words decoded (a function of the bits alone), so every hart and machine
     shares them. Building them and refilling the memos cost each new machine about 10 ms
-    (a lists run at size 1: 148 -> 141 ms from the second machine of a process on)."""
+    (a lists run at size 1: 152 -> 141 ms from the second machine of a process on)."""
     d32 = Decoder(encodings(32))
     e16 = encodings(16)
     return d32, (Decoder(e16) if e16 else None)
