@@ -87,7 +87,7 @@ class RiscV64(Isa):
         if pc & (_PAGE - 1) <= _PAGE - 4:
             # both halfwords on one page: translate once, read RAM directly
             hint = b.fetch_hint if b is not None else None
-            if hint is not None and hint[0] == pc >> 12:
+            if hint is not None and hint[0] == pc & -_PAGE:
                 word = hint[1].read(pc - hint[2], 4)
                 return (2, word & 0xFFFF) if word & 3 != 3 else (4, word)
             try:
@@ -99,7 +99,7 @@ class RiscV64(Isa):
                 page = paddr & -_PAGE
                 if b is not None and region.base <= page and page + _PAGE <= region.end:
                     # guest pc - this = offset into the region, for the whole page
-                    b.fetch_hint = (pc >> 12, region, pc - (paddr - region.base))
+                    b.fetch_hint = (pc & -_PAGE, region, pc - (paddr - region.base))
                 word = region.read(paddr - region.base, 4)
                 return (2, word & 0xFFFF) if word & 3 != 3 else (4, word)
         lo = cpu.fetch(pc, 2)

@@ -453,7 +453,6 @@ class _Compiler:
         self.jobs: queue.Queue[_Job | None] = queue.Queue()
         self.done: deque[_Job] = deque()
         self.thread: threading.Thread | None = None
-        self._stop: weakref.finalize | None = None
 
     def submit(self, job: _Job) -> None:
         if self.thread is None:
@@ -465,17 +464,14 @@ class _Compiler:
             )
             _thread_started()
             self.thread.start()
-            self._stop = weakref.finalize(self, _stop_thread, self.jobs, self.thread)
+            # ends the thread when this is freed, or at exit (finalize keeps itself alive)
+            weakref.finalize(self, _stop_thread, self.jobs, self.thread)
         self.jobs.put(job)
 
     def drain(self) -> None:
         """Wait until every submitted job is done."""
         if self.thread is not None:
             self.jobs.join()
-
-    def stop(self) -> None:
-        if self._stop is not None:
-            self._stop()
 
 
 class JitEngine(InterpEngine):
