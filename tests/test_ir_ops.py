@@ -73,7 +73,7 @@ def test_block_tiers_up_after_n_runs(n):
         assert h.run(pc, {1: run, 2: 5}) == StopReason.HALT
         results.append(tuple(h.s[1:5]))
         fn = _entry(h, pc)[0]
-        assert fn.block.pc == pc
+        assert fn.origin[1] == pc
         # runs 1..n on tier 0; run n + 1 compiles the block and replaces the entry
         assert _is_compiled(fn) == (run > n), run
         assert eng.stats["tier_ups"] == (2 if run > n else 0)  # this block and the halt

@@ -620,13 +620,15 @@ def _runner(values, prog, limit, promote, next_pc):
     hot = None
 
     def run(S, C):
-        nonlocal count, hot
+        nonlocal count, hot, limit
         if hot is not None:
             return hot(S, C)
         count += 1
         if count > limit:
-            hot = promote(run)
-            return hot(S, C)
+            hot = promote(run, C)
+            if hot is not None:
+                return hot(S, C)
+            limit = 1 << 62  # the code changed under it: stays on tier 0 until dropped
         V = values[:]
         for f, x in prog:
             f(x, V, S, C)

@@ -721,18 +721,21 @@ class InterpEngine(Engine):
         ``tier0 + 1``-th run (see :meth:`_promote`)."""
         fast = self.ram is not None and cpu.mmu.is_identity()
         if self.tier0 > 0:
+            # the runnable keeps no IR (see Engine.block_of): promote lifts the block again
 
-            def promote(run: Callable) -> Callable:
-                return self._promote(block, fast, run)
+            def promote(run: Callable, cpu: Cpu) -> Callable | None:
+                block = self.block_of(cpu, run)
+                return None if block is None else self._promote(block, fast, run)
 
             run = evaluate.build(block, self._tier0_context, fast, self.tier0, promote)
-            run.block = block
+            run.origin = self.origin(block)
             return run
         return self._compile_block(block, fast)
 
     def _compile_block(self, block: Block, fast: bool) -> Callable:
         fn = self._load(lower_block(block, fast, self.globals), f"<block {block.pc:#x}>")
         fn.block = block
+        fn.origin = self.origin(block)
         return fn
 
     def _promote(self, block: Block, fast: bool, run: Callable) -> Callable:
@@ -755,7 +758,9 @@ class InterpEngine(Engine):
 
     def entry_kind(self, block: Block, runnable: Any) -> Any:
         kind = super().entry_kind(block, runnable)
-        if not kind and self._loop_head(block) is not None:
+        head = self._loop_head(block)
+        if not kind and head is not None:
+            runnable.loop_head = head
             return LOOP_EXIT
         return kind
 
@@ -767,7 +772,12 @@ class InterpEngine(Engine):
         if count == HOT:
             mode = cpu.isa.mode_key(cpu)
             self.cache.table(mode)[pc] = (fn, n, False, pcs)
-            self._build_region(cpu, self._loop_head(fn.block), pcs[-1] + cpu.isa.max_insn_len)
+            head = getattr(fn, "loop_head", None)
+            if head is None:  # a wrapper's or a compiled block's: ask the block
+                block = self.block_of(cpu, fn)
+                head = None if block is None else self._loop_head(block)
+            if head is not None:
+                self._build_region(cpu, head, pcs[-1] + cpu.isa.max_insn_len)
         return next_pc
 
     @staticmethod
@@ -796,7 +806,9 @@ class InterpEngine(Engine):
             if pc in seen or ent is None or ent[2] not in (False, LOOP_EXIT):
                 continue
             seen.add(pc)
-            block = ent[0].block
+            block = self.block_of(cpu, ent[0])
+            if block is None:
+                continue
             blocks.append(block)
             runnables.append(ent[0])
             todo += block.direct_targets()

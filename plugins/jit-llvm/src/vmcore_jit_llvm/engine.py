@@ -526,6 +526,8 @@ class JitEngine(InterpEngine):
         #: ... for tier-2 recompiles on the compiler thread (an instance is never shared
         #: between threads: loops compile in ``_jit`` on the main thread meanwhile)
         self._jit_bg: _Native | None = None
+        #: pcs of queued members of closed regions (see _queue_region)
+        self._later: set[int] = set()
         self._graveyard: list[_Native] = []
         self._depth = 0  # native frames on the stack
         self._exc: BaseException | None = None
@@ -643,6 +645,14 @@ class JitEngine(InterpEngine):
             return cached
         return entry
 
+    def compile(self, cpu: Cpu, block: Block) -> Any:
+        """interp's runnable, marked when the block ends in an indirect jump (its counter
+        then remembers the targets seen)."""
+        fn = super().compile(cpu, block)
+        if _jumps_indirect(block):
+            fn.jumps_indirect = True
+        return fn
+
     def _wrap(self, mode: int, pc: int, entry: tuple) -> tuple:
         """What the translation cache stores for ``entry``: a counting wrapper."""
         fn = entry[0]
@@ -684,8 +694,7 @@ class JitEngine(InterpEngine):
                         engine._hot(C, mode, pc, ent)
 
         else:
-            block = getattr(fn, "block", None)
-            indirect = block is not None and block.pc == pc and _jumps_indirect(block)
+            indirect = getattr(fn, "jumps_indirect", False) and fn.origin[1] == pc
             seen = self._seen.setdefault((mode, pc), set()) if indirect else None
 
             def counted(S: Any, C: Any) -> int:
@@ -700,7 +709,7 @@ class JitEngine(InterpEngine):
                 return target
 
         counted.counted = True
-        counted.block = getattr(fn, "block", None)
+        counted.origin = getattr(fn, "origin", None)
         counted.inner = fn
         return counted
 
@@ -717,7 +726,7 @@ class JitEngine(InterpEngine):
         if ent[2] is REGION:
             self._queue_region(cpu, mode, [pcs[0] for pcs in ent[3] if pcs], fast)
         elif pc not in self._native[mode] and not self._pending(pc):
-            block = getattr(ent[0], "block", None)
+            block = self.block_of(cpu, getattr(ent[0], "inner", ent[0]))
             if block is not None and block.pc == pc:
                 self._enqueue(cpu, self._superblock(cpu, mode, block), fast)
         if (
@@ -794,7 +803,8 @@ class JitEngine(InterpEngine):
 
     def _queue_region(self, cpu: Cpu, mode: int, starts: list[int], fast: bool) -> None:
         """Queue interp's hot region as one native function entered at its head, and each
-        other member block alone (they are entered from outside too, after a return say)."""
+        other member block alone (they are entered from outside too, after a return say;
+        those of a region without calls on the compiler thread, after the region)."""
         native = self._native[mode]
         blocks = []
         for start in starts:
@@ -807,9 +817,19 @@ class JitEngine(InterpEngine):
             if block.pc != start:
                 continue
             blocks.append(block)
-            if start != starts[0] and start not in native and not self._pending(start):
-                self._enqueue(cpu, [block], fast)
         blocks = self._follow_seen(cpu, mode, blocks)
+        # a region that makes no calls is entered mid-way only after it stopped there (the
+        # budget, a trap): its members can wait for the compiler thread (the 16 cases of
+        # lists' state machine took 8-15 ms inline); a call's return lands on a member
+        closed = not any(_links(b) for b in blocks)
+        for block in blocks:
+            start = block.pc
+            if start == starts[0] or start not in starts:
+                continue  # the head, or a block the region grew by (see _follow_seen)
+            if start not in native and not self._pending(start):
+                self._enqueue(cpu, [block], fast)
+                if closed:
+                    self._later.add(start)
         head = starts[0] if starts else EMPTY
         if blocks and blocks[0].pc == head and not self._pending(head):
             if (mode, head) in self._region_heads and head in native:
@@ -890,16 +910,20 @@ class JitEngine(InterpEngine):
         if self._jit_quick is None:  # no quick units, so nothing to run meanwhile
             self._compile_unit(self._jit, queue)
             return
-        quick, full, again = [], [], []  # again: tier-2 recompiles of quick units
+        # again: tier-2 recompiles of quick units; later: members of closed regions
+        quick, full, again, later = [], [], [], []
         for q in queue:
             blocks = q[0]
-            if blocks[0].pc in self._tier2:
+            if blocks[0].pc in self._later and background:
+                later.append(q)
+            elif blocks[0].pc in self._tier2:
                 again.append(q)
             elif _is_loop(blocks, self._seen_targets(blocks)):
                 full.append(q)
             else:
                 quick.append(q)
         self._tier2.difference_update(q[0][0].pc for q in again)
+        self._later.difference_update(q[0][0].pc for q in later)
         if background:  # loops run quickly compiled until their optimised code lands
             quick, again, full = quick + full, again + full, []
         # inline: until they land, their blocks would run on interp
@@ -911,6 +935,10 @@ class JitEngine(InterpEngine):
             if background and self._jit_bg is None:
                 self._jit_bg = _Native(self.options.opt)
             self._compile_unit(self._jit_bg if background else self._jit, again)
+        if later:  # a job of their own, after the regions' (the thread takes them in turn)
+            if self._jit_bg is None:
+                self._jit_bg = _Native(self.options.opt)
+            self._compile_unit(self._jit_bg, later)
 
     def _compile_unit(self, jit: _Native, queue: list, counted: bool = False) -> None:
         """Lower and compile ``queue`` as one module in ``jit``: inline, or on the compiler
@@ -1035,6 +1063,7 @@ class JitEngine(InterpEngine):
         ctypes.memset(self._counters, 0, ctypes.sizeof(self._counters))
         self._ncounters = 0
         self._tier2.clear()
+        self._later.clear()
         self._queue.clear()
         self._queued.clear()
         if self._jit is not None:
