@@ -265,6 +265,8 @@ class Block:
     insns: list[Insn] = attrs.field(factory=list)
     sync: bool = False
     nvalues: int = 0
+    #: whether it calls a helper that reads or writes the state (None: not known, look)
+    state_calls: bool | None = None
 
     @property
     def exit(self) -> Op | None:
@@ -286,8 +288,15 @@ class Block:
         exit_ = self.exit
         if exit_ is None or exit_.name == "goto_ind":
             return []
-        consts = self.constants()
-        return [consts[a.id] for a in exit_.args if isinstance(a, Value) and a.id in consts]
+        targets = exit_.args[1:] if exit_.name == "branch" else exit_.args
+        want = {a.id for a in targets if isinstance(a, Value)}
+        found: dict[int, int] = {}
+        for op in reversed(self.ops):  # a builder emits the targets just before the exit
+            if op.name == "const" and op.dst.id in want:
+                found[op.dst.id] = op.args[0]
+                if len(found) == len(want):
+                    break
+        return [found[a.id] for a in targets if isinstance(a, Value) and a.id in found]
 
     def __str__(self) -> str:
         return format_block(self)
@@ -322,7 +331,7 @@ class Builder:
     """
 
     def __init__(self, pc: int, mode: int = 0) -> None:
-        self.block = Block(pc=pc, mode=mode)
+        self.block = Block(pc=pc, mode=mode, state_calls=False)
         self._ops = self.block.ops
         self._next = 0
         self.ended = False
@@ -605,6 +614,8 @@ class Builder:
         if helper.ends_block:
             self.block.sync = True
             self.end_requested = True
+        if helper.state:
+            self.block.state_calls = True
         return self._emit("call", helper.width or None, vals, helper=helper)
 
     def trap(self, cause: int, tval: Value | int = 0) -> None:

@@ -136,7 +136,11 @@ class Engine:
     def entry_kind(self, block: Block, runnable: Any) -> Any:
         """Truthy when the run loop must take its slow path for this block (sync blocks,
         state helpers); engines may return their own markers."""
-        return block.sync or any(op.name == "call" and op.attrs["helper"].state for op in block.ops)
+        if block.sync or block.state_calls:
+            return True
+        if block.state_calls is None:  # a block built by hand
+            return any(op.name == "call" and op.attrs["helper"].state for op in block.ops)
+        return False
 
     @staticmethod
     def origin(block: Block) -> tuple:

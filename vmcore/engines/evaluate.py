@@ -3,7 +3,7 @@
 Compiling a block's Python source costs about as much as running the block a hundred times
 (``compile()`` alone is a few hundred microseconds), and most blocks of a program run only a
 few times. So a new block first runs here. :func:`build` turns its ops into a program: one
-``(handler, operands)`` pair per op, made by a table of factories keyed by op name
+``(handler, operands)`` step per op, made by a table of factories keyed by op name
 (:data:`FACTORIES`), ``operands`` a tuple of value numbers, slots, masks and the like.
 Running the block calls ``handler(operands, V, S, C)`` for each op in turn, ``V`` the
 block's values (its constants filled in beforehand), ``S`` the hart's state list and ``C``
@@ -541,21 +541,23 @@ def build(
     cx: Context,
     fast: bool,
     limit: int = -1,
-    promote: Callable[[Callable], Callable] | None = None,
+    promote: Callable[[Callable, Any], Callable | None] | None = None,
 ) -> Callable:
     """The tier-0 runnable ``run(S, C) -> next pc`` of ``block`` (see the module docstring).
 
     ``fast``: loads and stores may use the main RAM directly (the MMU is the identity).
     After ``limit`` runs (never if ``limit`` is negative) the next one calls
-    ``promote(run)``, which returns the compiled function that then runs this call and
-    every later one.
+    ``promote(run, cpu)``, which returns the compiled function that then runs this call
+    and every later one (or None: the block then stays on tier 0).
     """
     nvalues = block.nvalues or 1 + max(
         (op.dst.id for op in block.ops if op.dst is not None), default=0
     )
     values: list = [0] * (nvalues + 1)  # the last one: "a store hit code" flag
-    prog: list[Step] = []
-    add = prog.append
+    # the program as two lists, handlers and their operands, walked with zip: a pair
+    # tuple per step would be one more object per op for the garbage collector
+    handlers: list[Callable[..., None]] = []
+    operands: list[tuple] = []
     starts = {ins.index: n for n, ins in enumerate(block.insns)}
     insns = block.insns
     k = 0
@@ -569,7 +571,8 @@ def build(
         if i in starts:
             k = starts[i]
             if stored:
-                add((_op_leave_if_code_changed, (insns[k].pc, k)))
+                handlers.append(_op_leave_if_code_changed)
+                operands.append((insns[k].pc, k))
                 stored = False
         name = op.name
         if name == "const":
@@ -591,11 +594,13 @@ def build(
                 # "t = op ...; set slot, t" in one step
                 handler, x = WITH_SET[handler], (*x, nxt.args[0])
                 fused = i + 1
-            elif handler is _op_get and prog and prog[-1][0] is _op_get:
+            elif handler is _op_get and handlers and handlers[-1] is _op_get:
                 # two reads of state in one step
-                prog[-1] = (_op_get2, (*prog[-1][1], *x))
+                handlers[-1] = _op_get2
+                operands[-1] = (*operands[-1], *x)
                 continue
-            add((handler, x))
+            handlers.append(handler)
+            operands.append(x)
             if name == "store" and fast:
                 stored = True
     if exit_op is None:
@@ -604,34 +609,49 @@ def build(
         limit = 1 << 62
     ids = [a.id for a in exit_op.args]
     if exit_op.name == "branch":
-        c, t, nt = ids
-        return _runner(values, prog, limit, promote, lambda V: V[t] if V[c] else V[nt])
-    if ids[0] in consts:
-        target = values[ids[0]]
-        return _runner(values, prog, limit, promote, lambda V: target)
-    a = ids[0]
-    return _runner(values, prog, limit, promote, lambda V: V[a])
+        exit_ = (*ids, -1)
+    elif ids[0] in consts:
+        exit_ = (-1, -1, -1, values[ids[0]])
+    else:
+        exit_ = (-1, ids[0], ids[0], -1)
+    return _runner(values, handlers, operands, limit, promote, exit_)
 
 
-def _runner(values, prog, limit, promote, next_pc):
-    """The block's runnable: its steps, then ``next_pc(V)``; after ``limit`` runs it
-    compiles itself (``promote``) and from then on forwards to the compiled block."""
-    count = 0
-    hot = None
+def _runner(values, handlers, operands, limit, promote, exit_):
+    """The block's runnable: its steps, then the exit: ``exit_`` is (condition, taken,
+    not taken, constant target), value numbers or -1 for none. After ``limit`` runs it
+    compiles itself (``promote``) and from then on forwards to the compiled block.
+    (What does not change is bound as defaults: one tuple, where cells were one object
+    per name for every block.)"""
+    state: list = [0, None, None]  # runs so far, the compiled block, this runnable
 
-    def run(S, C):
-        nonlocal count, hot, limit
+    def run(
+        S,
+        C,
+        state=state,
+        values=values,
+        handlers=handlers,
+        operands=operands,
+        exit_=exit_,
+        limit=limit,
+        promote=promote,
+    ):
+        hot = state[1]
         if hot is not None:
             return hot(S, C)
-        count += 1
-        if count > limit:
-            hot = promote(run, C)
+        n = state[0] = state[0] + 1
+        if n > limit:
+            hot = state[1] = promote(state[2], C)
             if hot is not None:
                 return hot(S, C)
-            limit = 1 << 62  # the code changed under it: stays on tier 0 until dropped
+            state[0] = -(1 << 62)  # the code changed under it: stays on tier 0 until dropped
         V = values[:]
-        for f, x in prog:
+        for f, x in zip(handlers, operands, strict=True):
             f(x, V, S, C)
-        return next_pc(V)
+        c, t, nt, target = exit_
+        if target >= 0:
+            return target
+        return V[t] if c < 0 or V[c] else V[nt]
 
+    state[2] = run
     return run

@@ -689,6 +689,8 @@ class InterpEngine(Engine):
         self.region_heads: set[tuple[int, int]] = set()
         self.heat: dict[int, int] = {}
         self._tier0_context = evaluate.Context(self.globals)
+        #: made once: a bound method per block would be one more object each
+        self._tier_up_hook = self._tier_up_tier0
 
     # -- memory slow paths ------------------------------------------------------------------
 
@@ -721,16 +723,18 @@ class InterpEngine(Engine):
         ``tier0 + 1``-th run (see :meth:`_promote`)."""
         fast = self.ram is not None and cpu.mmu.is_identity()
         if self.tier0 > 0:
-            # the runnable keeps no IR (see Engine.block_of): promote lifts the block again
-
-            def promote(run: Callable, cpu: Cpu) -> Callable | None:
-                block = self.block_of(cpu, run)
-                return None if block is None else self._promote(block, fast, run)
-
-            run = evaluate.build(block, self._tier0_context, fast, self.tier0, promote)
+            run = evaluate.build(block, self._tier0_context, fast, self.tier0, self._tier_up_hook)
             run.origin = self.origin(block)
             return run
         return self._compile_block(block, fast)
+
+    def _tier_up_tier0(self, run: Callable, cpu: Cpu) -> Callable | None:
+        """A tier-0 runnable's ``promote``: its block lifted again (a runnable keeps no IR,
+        see Engine.block_of) and compiled; None if the code there changed."""
+        block = self.block_of(cpu, run)
+        if block is None:
+            return None
+        return self._promote(block, self.ram is not None and cpu.mmu.is_identity(), run)
 
     def _compile_block(self, block: Block, fast: bool) -> Callable:
         fn = self._load(lower_block(block, fast, self.globals), f"<block {block.pc:#x}>")

@@ -675,10 +675,24 @@ class JitEngine(InterpEngine):
         heat = [0]
         engine = self
         native = self._native[mode]
+        # (constants bound as defaults: one tuple per block, where cells were one object
+        # per name for the garbage collector to walk)
 
         if kind is REGION:
 
-            def counted(S: Any, C: Any) -> int:
+            def counted(
+                S: Any,
+                C: Any,
+                heat: list = heat,
+                fn: Any = fn,
+                eager: bool = eager,
+                engine: JitEngine = engine,
+                mode: int = mode,
+                pc: int = pc,
+                ent: tuple = ent,
+                native: dict = native,
+                region_threshold: int = region_threshold,
+            ) -> int:
                 if eager:
                     engine._hot(C, mode, pc, ent)
                     if pc in native:
@@ -697,8 +711,23 @@ class JitEngine(InterpEngine):
             indirect = getattr(fn, "jumps_indirect", False) and fn.origin[1] == pc
             seen = self._seen.setdefault((mode, pc), set()) if indirect else None
 
-            def counted(S: Any, C: Any) -> int:
-                heat[0] += n + ENTRY_WEIGHT
+            def counted(
+                S: Any,
+                C: Any,
+                heat: list = heat,
+                fn: Any = fn,
+                weight: int = n + ENTRY_WEIGHT,
+                threshold: int = threshold,
+                eager: bool = eager,
+                engine: JitEngine = engine,
+                mode: int = mode,
+                pc: int = pc,
+                ent: tuple = ent,
+                n: int = n,
+                native: dict = native,
+                seen: set | None = seen,
+            ) -> int:
+                heat[0] += weight
                 if heat[0] >= threshold or eager:
                     engine._hot(C, mode, pc, ent)
                     if eager and pc in native:
