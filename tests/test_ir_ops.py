@@ -86,6 +86,24 @@ def test_block_tiers_up_after_n_runs(n):
     assert results == expect
 
 
+def test_a_cold_block_keeps_no_ir_and_is_lifted_again_when_needed():
+    """A tier-0 runnable keeps where its block came from, not the block: Engine.block_of
+    lifts it again, and gives None once the code there is no longer what ran."""
+    h = IRHarness(engine(1 << 40))
+    pc = _straight_line(h)
+    h.place(lambda b, pc: b.goto(pc + 4))
+    h.place(halt_insn)
+    assert h.run(pc, {1: 1, 2: 5}) == StopReason.HALT
+    eng = h.machine.engine
+    fn = _entry(h, pc)[0]
+    assert not hasattr(fn, "block")
+    block = eng.block_of(h.cpu, fn)
+    assert [ins.pc for ins in block.insns] == [pc + 4 * k for k in range(6)]
+    assert [ins.bits for ins in block.insns] == list(fn.origin[2])
+    h.place(lambda b, pc: b.set(1, 0), pc + 8)  # another instruction where one ran
+    assert eng.block_of(h.cpu, fn) is None
+
+
 def test_tier0_off_compiles_at_once():
     h = IRHarness(engine(0))
     pc = _straight_line(h)
