@@ -1338,6 +1338,28 @@ class IRConformance:
             assert h.s[6] == 3
             assert h.cpu.instret - before == 5, "patch, 3 bumps and the halt, once each"
 
+    def test_store_rewrites_the_next_instruction_of_its_block(self, engine_factory):
+        """A store that rewrites the instruction right after it in the same block: that
+        instruction runs as rewritten (the block stops after the store), counted once.
+        (On main RAM through an identity MMU, where engines check stores against code
+        pages inline; through the slow path a block runs on as translated, as ISAs that
+        ask for a fence before fetching written code allow.)"""
+        h = self._harness(engine_factory)
+        h._next_pc = h.new_page() + PAGE_SIZE
+        new = h.opcode(lambda b, pc: b.set(5, 2))
+
+        def patch(b, pc):
+            b.store(b.const(pc + 4), b.const(new, 32))
+
+        start = h.program(patch, lambda b, pc: b.set(5, 1))
+        old = h.read(start + 4, 4)
+        for _ in range(3):  # translated, then from the caches (and native code, if any)
+            h.machine.bus.write_bytes(start + 4, old.to_bytes(4, "little"))
+            before = h.cpu.instret
+            self._run_ok(h, start, {5: 0})
+            assert h.s[5] == 2
+            assert h.cpu.instret - before == 3, "patch, the rewritten one and the halt"
+
     def test_self_modifying_loop(self, engine_factory):
         """A hot loop rewrites one of its own later blocks, then runs it."""
         h = self._harness(engine_factory)

@@ -423,7 +423,7 @@ class BlockGen:
                 return
         local = self.local.get(int(target) & M64) if _is_literal(target) else None
         if local is not None and not sync:
-            if any(op.name == "store" for op in self.block.ops):
+            if self.flagged_stores:
                 # this block's own store may have hit code: the branch would skip the check
                 # the table gives (the written page's entries are gone), so leave instead
                 f = self.ins("load i1, ptr %smcp")
@@ -567,17 +567,30 @@ class BlockGen:
         self.label(over)
         self.leave("budget", lit(block.pc, 64), self.used)
         self.label(body)
-        self.emit("store i1 false, ptr %smcp")
         starts = {ins.index: i for i, ins in enumerate(block.insns)}
+        # a store that is its instruction's last op, another instruction following, leaves
+        # the block itself when it hit code (see code_written); any other sets the flag
+        # %smcp, tested before the next instruction and at a branch to another block of
+        # the unit (the exit belongs to the last instruction: it still has to run)
+        ops = block.ops
+        self.direct_stores = {
+            j for j, op in enumerate(ops) if op.name == "store" and j + 1 in starts
+        }
+        self.flagged_stores = any(
+            op.name == "store" and j not in self.direct_stores for j, op in enumerate(ops)
+        )
+        if self.flagged_stores:
+            self.emit("store i1 false, ptr %smcp")
         stored = False
-        for j, op in enumerate(block.ops):
+        for j, op in enumerate(ops):
             if j in starts:
                 self.k = starts[j]
                 if stored:
                     self.leave_if_code_changed()
                     stored = False
+            self.j = j
             getattr(self, "op_" + op.name)(op)
-            stored = stored or op.name == "store"
+            stored = stored or (op.name == "store" and j not in self.direct_stores)
 
     # -- state -----------------------------------------------------------------------------
 
@@ -864,8 +877,7 @@ class BlockGen:
             self.branch_cold(hot, cw, join)
             self.label(cw)
             self.callback("codew", [x, str(size)])
-            self.emit("store i1 true, ptr %smcp")
-            self.emit(f"br label %{join}")
+            self.code_written(join)
             self.label(slow)
             self.slow_store(addr, size, val, w)
             self.emit(f"br label %{join}")
@@ -877,8 +889,27 @@ class BlockGen:
         lo, hi = self.to_words(val, w)
         st = self.callback("store", [addr, str(size), lo, hi, str(self.k)])
         smc = self.status_bit(st, 2)
+        if self.j in self.direct_stores:
+            written, on = self.newlabel(), self.newlabel()
+            self.branch_cold(smc, written, on)
+            self.label(written)
+            self.code_written(on)
+            self.label(on)
+            return
         old = self.ins("load i1, ptr %smcp")
         self.emit(f"store i1 {self.ins(f'or i1 {old}, {smc}')}, ptr %smcp")
+
+    def code_written(self, join: str) -> None:
+        """The store op ``self.j`` wrote to a page holding code: a store that ends its
+        instruction leaves for the next one at once (the rest of the unit may be stale);
+        any other sets %smcp and goes on to ``join``."""
+        if self.j in self.direct_stores:
+            ins = self.block.insns[self.k]
+            used = self.ins(f"add i64 {self.used}, {self.k + 1}")
+            self.chain(lit((ins.pc + ins.length) & M64, 64), used, sync=True)
+            return
+        self.emit("store i1 true, ptr %smcp")
+        self.emit(f"br label %{join}")
 
     # -- calls into Python ---------------------------------------------------------------------
 
