@@ -75,6 +75,7 @@ from vmcore_jit_llvm.codegen import (
     EXIT_EXC,
     EXIT_HOT,
     EXIT_MISALIGN,
+    EXIT_MISS,
     EXIT_NAMES,
     EXIT_TRAP,
     IO_ARGS,
@@ -952,7 +953,6 @@ class JitEngine(InterpEngine):
             else:
                 quick.append(q)
         self._tier2.difference_update(q[0][0].pc for q in again)
-        self._later.difference_update(q[0][0].pc for q in later)
         if background:  # loops run quickly compiled until their optimised code lands
             quick, again, full = quick + full, again + full, []
         # inline: until they land, their blocks would run on interp
@@ -1011,6 +1011,7 @@ class JitEngine(InterpEngine):
             job = done.popleft()
             self._inflight.remove(job)
             self._compiling.difference_update(blocks[0].pc for _, blocks, _ in job.names)
+            self._later.difference_update(blocks[0].pc for _, blocks, _ in job.names)
             if job.generation != self._generation or job.stale:
                 self.stats["compiles_discarded"] += 1
                 continue
@@ -1293,7 +1294,9 @@ class JitEngine(InterpEngine):
         stats["native_entries"] += 1
         stats["native_insns"] += used
         stats["exit_" + EXIT_NAMES.get(reason, str(reason))] += 1
-        if reason == EXIT_HOT:
+        if reason == EXIT_MISS:
+            self._missed(npc)
+        elif reason == EXIT_HOT:
             self._tier_up(cpu, mode, npc)
         elif reason in (EXIT_TRAP, EXIT_EXC, EXIT_MISALIGN):
             trap = self._native_trap(cpu, reason)
@@ -1308,6 +1311,15 @@ class JitEngine(InterpEngine):
         if single and used < left:  # a plain interp entry counts the whole block
             raise EarlyExit(npc, used)
         return npc
+
+    def _missed(self, pc: int) -> None:
+        """Native code left for ``pc``, which waits in the queue: compile it now, not when
+        the queue fills or the slice ends (each pass would miss again, a round trip to
+        Python of about 12 us). (Compiling a region's members that wait for the compiler
+        thread at their first miss, one unit each, cost lists' state machine 18 small
+        compiles, 23 ms, against 5 ms of misses.)"""
+        if pc in self._queued and self._depth == 0:
+            self._compile_queue()
 
     def _native_trap(self, cpu: Cpu, reason: int) -> Exception:
         """The exception a native exit stands for."""
