@@ -345,7 +345,7 @@ class Builder:
 
     def _value(self, width: int) -> Value:
         n = self._next
-        self._next = self.block.nvalues = n + 1
+        self._next = n + 1
         try:
             return _VALUES[width][n]
         except IndexError:
@@ -643,6 +643,7 @@ class Builder:
         self.ended = True
 
     def finish(self) -> Block:
+        self.block.nvalues = self._next
         if VERIFY:
             verify(self.block)
         return self.block

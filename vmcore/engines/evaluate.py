@@ -46,6 +46,9 @@ from vmcore.memory import PAGE_SHIFT, BusError
 __all__ = ["FACTORIES", "Context", "EarlyExit", "build"]
 
 _UNPACK = {n: struct.Struct(f) for n, f in ((1, "<B"), (2, "<H"), (4, "<I"), (8, "<Q"))}
+#: their bound methods, made once (one per load or store op would be one more object each)
+_UNPACK_FROM = {n: s.unpack_from for n, s in _UNPACK.items()}
+_PACK_INTO = {n: s.pack_into for n, s in _UNPACK.items()}
 _TRAPS = (GuestTrap, BusError)
 _M64 = (1 << 64) - 1
 
@@ -350,7 +353,7 @@ def _mk_load(op: Op, k: int, cx: Context, fast: bool) -> Step:
     if fast and size in _UNPACK:
         return _op_load_fast, (
             *head,
-            _UNPACK[size].unpack_from,
+            _UNPACK_FROM[size],
             cx.ram,
             cx.rb,
             cx.rl[size],
@@ -396,7 +399,7 @@ def _mk_store(op: Op, k: int, cx: Context, fast: bool) -> Step:
     am = size - 1 if op.attrs.get("aligned") and size > 1 else 0
     head = (op.args[0].id, op.args[1].id, size, am, k)
     if fast and size in _UNPACK:
-        pack = _UNPACK[size].pack_into
+        pack = _PACK_INTO[size]
         return _op_store_fast, (*head, pack, cx.ram, cx.rb, cx.rl[size], cx.cp, cx.codew, cx.store)
     return _op_store, (*head, cx.store)
 
