@@ -527,8 +527,6 @@ class JitEngine(InterpEngine):
         #: ... for tier-2 recompiles on the compiler thread (an instance is never shared
         #: between threads: loops compile in ``_jit`` on the main thread meanwhile)
         self._jit_bg: _Native | None = None
-        #: pcs of queued members of closed regions (see _queue_region)
-        self._later: set[int] = set()
         self._graveyard: list[_Native] = []
         self._depth = 0  # native frames on the stack
         self._exc: BaseException | None = None
@@ -833,8 +831,9 @@ class JitEngine(InterpEngine):
 
     def _queue_region(self, cpu: Cpu, mode: int, starts: list[int], fast: bool) -> None:
         """Queue interp's hot region as one native function entered at its head, and each
-        other member block alone (they are entered from outside too, after a return say;
-        those of a region without calls on the compiler thread, after the region)."""
+        other member block alone (they are entered from outside too, after a return say,
+        or when the loop is entered past its head: leaving them to the compiler thread
+        cost lists 1000 more in misses than it saved in compile time)."""
         native = self._native[mode]
         blocks = []
         for start in starts:
@@ -847,19 +846,9 @@ class JitEngine(InterpEngine):
             if block.pc != start:
                 continue
             blocks.append(block)
-        blocks = self._follow_seen(cpu, mode, blocks)
-        # a region that makes no calls is entered mid-way only after it stopped there (the
-        # budget, a trap): its members can wait for the compiler thread (the 16 cases of
-        # lists' state machine took 8-15 ms inline); a call's return lands on a member
-        closed = not any(_links(b) for b in blocks)
-        for block in blocks:
-            start = block.pc
-            if start == starts[0] or start not in starts:
-                continue  # the head, or a block the region grew by (see _follow_seen)
-            if start not in native and not self._pending(start):
+            if start != starts[0] and start not in native and not self._pending(start):
                 self._enqueue(cpu, [block], fast)
-                if closed:
-                    self._later.add(start)
+        blocks = self._follow_seen(cpu, mode, blocks)
         head = starts[0] if starts else EMPTY
         if blocks and blocks[0].pc == head and not self._pending(head):
             if (mode, head) in self._region_heads and head in native:
@@ -940,13 +929,10 @@ class JitEngine(InterpEngine):
         if self._jit_quick is None:  # no quick units, so nothing to run meanwhile
             self._compile_unit(self._jit, queue)
             return
-        # again: tier-2 recompiles of quick units; later: members of closed regions
-        quick, full, again, later = [], [], [], []
+        quick, full, again = [], [], []  # again: tier-2 recompiles of quick units
         for q in queue:
             blocks = q[0]
-            if blocks[0].pc in self._later and background:
-                later.append(q)
-            elif blocks[0].pc in self._tier2:
+            if blocks[0].pc in self._tier2:
                 again.append(q)
             elif _is_loop(blocks, self._seen_targets(blocks)):
                 full.append(q)
@@ -964,10 +950,6 @@ class JitEngine(InterpEngine):
             if background and self._jit_bg is None:
                 self._jit_bg = _Native(self.options.opt)
             self._compile_unit(self._jit_bg if background else self._jit, again)
-        if later:  # a job of their own, after the regions' (the thread takes them in turn)
-            if self._jit_bg is None:
-                self._jit_bg = _Native(self.options.opt)
-            self._compile_unit(self._jit_bg, later)
 
     def _compile_unit(self, jit: _Native, queue: list, counted: bool = False) -> None:
         """Lower and compile ``queue`` as one module in ``jit``: inline, or on the compiler
@@ -1011,7 +993,6 @@ class JitEngine(InterpEngine):
             job = done.popleft()
             self._inflight.remove(job)
             self._compiling.difference_update(blocks[0].pc for _, blocks, _ in job.names)
-            self._later.difference_update(blocks[0].pc for _, blocks, _ in job.names)
             if job.generation != self._generation or job.stale:
                 self.stats["compiles_discarded"] += 1
                 continue
@@ -1093,7 +1074,6 @@ class JitEngine(InterpEngine):
         ctypes.memset(self._counters, 0, ctypes.sizeof(self._counters))
         self._ncounters = 0
         self._tier2.clear()
-        self._later.clear()
         self._queue.clear()
         self._queued.clear()
         if self._jit is not None:
