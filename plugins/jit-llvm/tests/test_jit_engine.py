@@ -157,6 +157,22 @@ def test_background_loop_runs_quick_code_until_its_optimised_code_lands():
     assert a.run() == b.run() == "halt" and snapshot(a) == snapshot(b)
 
 
+def test_a_miss_on_a_queued_block_compiles_the_queue():
+    """Native code leaving for a block that waits in the queue (hot, but the batch is not
+    full) compiles the queue at once; a miss on any other block leaves the queue be."""
+    m = make_machine(jit(threshold=4000, batch=1000), loop_program(10))
+    eng, cpu = m.engine, m.cpus[0]
+    mode = cpu.isa.mode_key(cpu)
+    assert m.run() == "halt"
+    eng._native_jit()
+    queued, other = BASE, BASE + 4
+    eng._enqueue(cpu, [eng.lift(cpu, queued)], True)
+    eng._missed(other)
+    assert queued in eng._queued and queued not in eng._native[mode]
+    eng._missed(queued)
+    assert not eng._queued and queued in eng._native[mode]
+
+
 def test_a_machine_done_with_is_freed_with_its_compiler_thread():
     """The compiler thread holds its engine only while it compiles: once nobody uses the
     machine, the engine, its LLVM instances and the thread go (each engine used to stay
