@@ -762,9 +762,7 @@ class InterpEngine(Engine):
 
     def entry_kind(self, block: Block, runnable: Any) -> Any:
         kind = super().entry_kind(block, runnable)
-        head = self._loop_head(block)
-        if not kind and head is not None:
-            runnable.loop_head = head
+        if not kind and self._loop_head(block) is not None:
             return LOOP_EXIT
         return kind
 
@@ -776,10 +774,8 @@ class InterpEngine(Engine):
         if count == HOT:
             mode = cpu.isa.mode_key(cpu)
             self.cache.table(mode)[pc] = (fn, n, False, pcs)
-            head = getattr(fn, "loop_head", None)
-            if head is None:  # a wrapper's or a compiled block's: ask the block
-                block = self.block_of(cpu, fn)
-                head = None if block is None else self._loop_head(block)
+            block = self.block_of(cpu, fn)
+            head = None if block is None else self._loop_head(block)
             if head is not None:
                 self._build_region(cpu, head, pcs[-1] + cpu.isa.max_insn_len)
         return next_pc
