@@ -80,8 +80,10 @@ class RAM(Region):
         super().__init__(base, size, name)
         size = (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
         self.mem = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-        #: one byte per page: nonzero when some engine holds a translation from that page
-        self.code_pages = bytearray(size >> PAGE_SHIFT)
+        #: one byte per page: nonzero when some engine holds a translation from that page;
+        #: plus a spare zero byte, so native code can read a page's byte and the next one's
+        #: as one 16-bit word
+        self.code_pages = bytearray((size >> PAGE_SHIFT) + 1)
         self._anchor = ctypes.c_char.from_buffer(self.mem)
 
     @property

@@ -1360,6 +1360,48 @@ class IRConformance:
             assert h.s[5] == 2
             assert h.cpu.instret - before == 3, "patch, the rewritten one and the halt"
 
+    def test_stores_just_below_a_code_page(self, engine_factory):
+        """A hot loop storing into the last bytes of the page before its own code: every
+        store lands and no translation is dropped (an engine may look at the next page's
+        code first, as the jit does, but must not take such a store for a code write)."""
+        h = self._harness(engine_factory)
+        data = h.new_page()
+        h._next_pc = start = data + PAGE_SIZE
+        end = data + PAGE_SIZE
+        h.place(lambda b, pc: b.store(b.const(end - 8), b.get(1)))
+        h.place(lambda b, pc: b.store(b.const(end - 12), b.trunc(b.get(1), 32)))
+        h.place(lambda b, pc: b.store(b.const(end - 1), b.trunc(b.get(1), 8)))
+        h.place(lambda b, pc: b.set(1, b.add(b.get(1), 1)))
+        h.place(lambda b, pc: b.branch(b.ult(b.get(1), 300), start, pc + 4))
+        h.place(halt_insn)
+        before = h.cpu.instret
+        self._run_ok(h, start, {1: 0})
+        assert h.s[1] == 300 and h.cpu.instret - before == 300 * 5 + 1
+        assert h.read(end - 12, 4) == h.read(end - 8, 7) == 299
+        assert h.read(end - 1, 1) == 299 & 0xFF
+        assert h.machine.engine.stats["invalidations"] == 0
+
+    def test_store_crossing_into_a_code_page(self, engine_factory):
+        """A misaligned store whose last bytes rewrite the first instruction of the next
+        page, which has run before: that instruction runs as rewritten."""
+        h = self._harness(engine_factory)
+        page = h.new_page()
+        h._next_pc = page + PAGE_SIZE
+        target = h.program(lambda b, pc: b.set(5, 1))
+        new = h.opcode(lambda b, pc: b.set(5, 2))
+        h.new_page()
+        h._next_pc += PAGE_SIZE
+        store_and_go = h.program(
+            lambda b, pc: b.store(b.const(target - 4), b.const(new << 32, 64)),
+            lambda b, pc: b.goto(target),
+            halt=False,
+        )
+        for _ in range(3):  # translated, then from the caches (and native code, if any)
+            self._run_ok(h, target, {5: 0})
+            assert h.s[5] == 1
+        self._run_ok(h, store_and_go, {5: 0})
+        assert h.s[5] == 2 and h.read(target - 4, 8) == new << 32
+
     def test_self_modifying_loop(self, engine_factory):
         """A hot loop rewrites one of its own later blocks, then runs it."""
         h = self._harness(engine_factory)

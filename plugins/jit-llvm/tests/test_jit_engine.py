@@ -44,6 +44,9 @@ from toy import (
 )  # fmt: skip
 
 from vmcore.engines.interp import InterpEngine
+from vmcore.machine import StopReason
+from vmcore.memory import PAGE_SIZE
+from vmcore.testing.ir_conformance import IRHarness, halt_insn
 from vmcore_jit_llvm.engine import JitEngine, JitOptions
 
 DATA = 0x8000
@@ -653,3 +656,23 @@ def test_random_programs_really_run_native():
     b.run()
     assert b.engine.stats["native_entries"] >= 1
     assert ADD != LD  # keep the names used
+
+
+def test_stores_below_a_code_page_stay_native():
+    """A loop storing into the last bytes of the page before its own code. The fast path
+    reads the code bytes of a store's page and the next one together, so each of these
+    stores raises a false alarm; the store then leaves its unit for its next instruction
+    natively, without a call into Python or a return to the run loop."""
+    h = IRHarness(jit(threshold=0))
+    data = h.new_page()
+    h._next_pc = start = data + PAGE_SIZE
+    h.place(lambda b, pc: b.store(b.const(start - 8), b.get(1)))
+    h.place(lambda b, pc: b.set(1, b.add(b.get(1), 1)))
+    h.place(lambda b, pc: b.branch(b.ult(b.get(1), 2000), start, pc + 4))
+    h.place(halt_insn)
+    assert h.run(start, {1: 0}) == StopReason.HALT
+    assert h.s[1] == 2000 and h.read(start - 8, 8) == 1999
+    stats = h.machine.engine.stats
+    assert stats["exit_sync"] == 1, "the halt's, none per store"
+    assert stats["exit_miss"] <= 3, "once for the store's next instruction, not per store"
+    assert stats["native_insns"] >= 2000 * 3 - 10
