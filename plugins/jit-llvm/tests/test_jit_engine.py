@@ -676,3 +676,61 @@ def test_stores_below_a_code_page_stay_native():
     assert stats["exit_sync"] == 1, "the halt's, none per store"
     assert stats["exit_miss"] <= 3, "once for the store's next instruction, not per store"
     assert stats["native_insns"] >= 2000 * 3 - 10
+
+
+def entered_past_head_program(outer, inner):
+    """An inner loop of two blocks, head and member, that the outer loop enters at the
+    member (lists' state machine has this shape): r1 += 3 inner times, outer times."""
+    return [
+        enc(LI, 5, imm=outer),
+        enc(LI, 1, imm=0),
+        enc(LI, 2, imm=inner),  # the outer loop
+        enc(BEQ, 0, 0, 0, imm=3),  # into the inner loop at its member
+        enc(ADDI, 1, 1, imm=3),  # head
+        enc(BEQ, 0, 0, 0, imm=1),
+        enc(ADDI, 2, 2, imm=-1),  # member
+        enc(BNE, 0, 2, 0, imm=-3),
+        enc(ADDI, 5, 5, imm=-1),
+        enc(BNE, 0, 5, 0, imm=-7),
+        enc(LI, 0, imm=0),
+        enc(HALT),
+    ]
+
+
+def test_a_loop_entered_at_a_member_enters_its_region_there():
+    """The member of a loop region gets no function of its own: a stub enters the
+    region's quick code at it. The quick code goes round the loop only while the table
+    still holds it for the head; with anything else there (the region's full-level code
+    once it lands) it leaves for that at the head."""
+    words = entered_past_head_program(400, 1000)
+    a = make_machine(InterpEngine, words)
+    b = make_machine(jit(threshold=4000, background=True), words)
+    eng = b.engine
+    held = []
+    submit, eng._compiler.submit = eng._compiler.submit, held.append
+    for _ in range(4):
+        a.run(limit=50_000)
+        b.run(limit=50_000)
+        assert snapshot(a) == snapshot(b)
+    head, member = BASE + 4 * 4, BASE + 4 * 6
+    mode = b.cpus[0].isa.mode_key(b.cpus[0])
+    assert eng.stats["member_entries"] == 1 and eng.stats["native_regions"] == 1
+    assert head in eng._native[mode] and member in eng._native[mode]
+    assert [fname for job in held for fname, _, _ in job.names] == ["u1_b0"], "the region"
+    # no native code at the head any more: entered at the member, the quick code leaves
+    # at the head (a miss) on every inner iteration until the head is compiled again
+    del eng._native[mode][head]
+    eng._uninstall(mode, head)
+    eng.cache.table(mode).pop(head)
+    misses = eng.stats["exit_miss"]
+    a.run(limit=2_000)
+    b.run(limit=2_000)
+    assert snapshot(a) == snapshot(b)
+    assert eng.stats["exit_miss"] - misses >= 400, "once per inner iteration, at the head"
+    for job in held:
+        submit(job)
+    eng._compiler.drain()
+    eng._collect()
+    assert eng.stats["background_units"] == 1
+    assert a.run() == b.run() == "halt" and snapshot(a) == snapshot(b)
+    assert a.cpus[0].s[1] == 3 * 400 * 999  # entered past the head: 999 adds a pass

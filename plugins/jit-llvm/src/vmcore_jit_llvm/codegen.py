@@ -36,7 +36,8 @@ TRAP_PC = 4  #: its pc
 CAUSE = 5  #: trap cause, or Access of a misaligned access
 TVAL = 6  #: trap value, or the misaligned address
 TLB = 7  #: address of the running hart's software TLB for the current mode
-NCTL = 8
+ENTRY = 8  #: which member a multi-entry unit is entered at (see BlockGen), 0 at its head
+NCTL = 9
 
 #: software TLB (paging on): direct-mapped by virtual page number, entries of three words
 #: [page number readable, page number writable, addend] where addend turns the virtual
@@ -195,6 +196,13 @@ class BlockGen:
     indirect jump whose target turns out to be one of the members it was seen to reach
     (``targets``: a call through a function pointer, the callee's return); every other
     exit chains through the translation table as a single block's does.
+
+    A region may also be entered at the members in ``entries``, through one small stub
+    each (``<fname>_e<k>``: it stores k in the ENTRY slot and tail-calls the unit, whose
+    entry block switches on it). Then an edge back to the head stays inside only while
+    the table's entry for the head is still this function: once other code (the region
+    compiled at the full level) is installed there, the loop leaves for it, so that
+    entering at a member does not keep a loop in this code.
     """
 
     def __init__(
@@ -207,8 +215,11 @@ class BlockGen:
         promote: bool = False,
         targets: dict[int, tuple[int, ...]] | None = None,
         direct_callbacks: bool = False,
+        entries: tuple[int, ...] = (),
     ) -> None:
         self.env = env
+        #: members other than the head it can be entered at (see the class docstring)
+        self.entries = entries
         #: call the C callbacks directly rather than through the register-saving stubs:
         #: for code compiled at -O0, whose fast instruction selector handles C calls but
         #: not the stubs' convention (it spills around calls anyway)
@@ -433,9 +444,25 @@ class BlockGen:
                 self.chain(target, used, sync=True)
                 self.label(go)
             self.emit(f"store i64 {used}, ptr %usedp")
+            if local == "B0" and self.entries:
+                self.head_check(target, used)
+                return
             self.emit(f"br label %{local}")
             return
         self.leave("sync" if sync else "chain", target, used)
+
+    def head_check(self, target: str, used: str) -> None:
+        """Back to the head of a multi-entry unit: a plain branch while the table still
+        holds this function for the head, else leave for what it holds."""
+        i2 = (((int(target) & M64) >> 1) & self.env.table_mask) << 1
+        table = f"inttoptr (i64 {self.env.table(self.block.mode)} to ptr)"
+        fpp = self.ins(f"getelementptr i64, ptr {table}, i64 {i2 + 1}")
+        f = self.ins(f"load ptr, ptr {fpp}")
+        mine = self.ins(f"icmp eq ptr {f}, @{self.fname}")
+        out = self.newlabel()
+        self.branch_hot(mine, "B0", out)
+        self.label(out)
+        self.leave("chain", target, used)
 
     def chain_seen(self, target: str, seen: list[int], used: str) -> None:
         """An indirect jump in a region: a switch over the members it was seen to reach
@@ -536,6 +563,14 @@ class BlockGen:
             self.label("hot")
             self.emit(f"store i64 {EXIT_HOT}, ptr {self.slot(env.ctl(EXIT))}")
             self.emit(f"ret i64 {lit(self.block.pc, 64)}")
+        elif self.entries:
+            ep = self.slot(env.ctl(ENTRY))
+            e = self.ins(f"load i64, ptr {ep}")
+            self.emit(f"store i64 0, ptr {ep}")
+            arms = " ".join(
+                f"i64 {k}, label %{self.local[pc]}" for k, pc in enumerate(self.entries, 1)
+            )
+            self.emit(f"switch i64 {e}, label %B0 [ {arms} ]")
         else:
             self.emit("br label %B0")
         for i, block in enumerate(self.blocks):
@@ -547,7 +582,16 @@ class BlockGen:
             used = self.ins("phi i64 " + ", ".join(f"[{u}, %{c}]" for _, u, c in incoming))
             self.emit_leave(kind, target, used)
         body = "\n".join(self.lines)
-        return f"define {self.env.cc} i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n"
+        cc = self.env.cc
+        stubs = "".join(
+            f"define {cc} i64 @{self.fname}_e{k}(ptr %S) {{\n"
+            f"  %p = getelementptr i64, ptr %S, i64 {env.ctl(ENTRY)}\n"
+            f"  store i64 {k}, ptr %p\n"
+            f"  %r = musttail call {cc} i64 @{self.fname}(ptr %S)\n"
+            "  ret i64 %r\n}\n"
+            for k in range(1, len(self.entries) + 1)
+        )
+        return f"define {cc} i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n{stubs}"
 
     def gen_block(self, i: int, block: Block) -> None:
         """One block: the budget check, then its ops (``self.block`` is ``block``)."""
@@ -1089,19 +1133,22 @@ def lower_blocks(
     promote: set[str] | None = None,
     targets: dict[str, dict[int, tuple[int, ...]]] | None = None,
     direct_callbacks: bool = False,
+    entries: dict[str, tuple[int, ...]] | None = None,
 ) -> str:
     """LLVM IR text of a module holding ``(function name, unit, fast_ram)`` functions, where
     a unit is a block or a region (a list of blocks entered at the first); ``counters``
     gives functions an entry counter (see EXIT_HOT); the functions in ``promote`` keep guest
     registers in LLVM registers; ``targets`` gives a function, per block pc, the pcs that
     block's indirect jump was seen to reach (see BlockGen); ``direct_callbacks`` is
-    BlockGen's."""
+    BlockGen's; ``entries`` gives a region the members it may also be entered at, through
+    stubs ``<function>_e1``, ``_e2`` ... (see BlockGen)."""
     funcs, decls = [], set()
     for fname, block, fast in blocks:
         counter = (counters or {}).get(fname)
         seen = (targets or {}).get(fname)
         promoted = fname in (promote or ())
-        gen = BlockGen(env, block, fname, fast, counter, promoted, seen, direct_callbacks)
+        more = (entries or {}).get(fname, ())
+        gen = BlockGen(env, block, fname, fast, counter, promoted, seen, direct_callbacks, more)
         funcs.append(gen.generate())
         decls |= gen.decls
     weights = f"!{COLD_FIRST} = {_RARE_FIRST}\n!{HOT_FIRST} = {_RARE_SECOND}\n"
