@@ -21,7 +21,9 @@ bench/README.md): tier-2 recompiles, and loops, which first compile inline at
 _unlocked), so the hart keeps running the quick code meanwhile, and finished units are
 installed at the next slice; a unit whose page is written while it compiles is
 discarded. Quick units compile inline: until they land, their blocks would run on
-interp, a hundred times slower.
+interp, a hundred times slower. A loop's quick code is also entered at the member blocks
+queued with it, through stubs (see _fold_members and codegen.BlockGen), rather than each
+member compiled alone.
 
 Native execution. The hart's state list is copied into a native uint64 buffer (the ISA's
 slots followed by a few control slots: instructions used, the limit, the exit reason and
@@ -844,7 +846,9 @@ class JitEngine(InterpEngine):
         """Queue interp's hot region as one native function entered at its head, and each
         other member block alone (they are entered from outside too, after a return say,
         or when the loop is entered past its head: leaving them to the compiler thread
-        cost lists 1000 more in misses than it saved in compile time)."""
+        cost lists 1000 more in misses than it saved in compile time). In the background
+        mode the members queued with their region become entries of its quick code
+        instead (_fold_members)."""
         native = self._native[mode]
         blocks = []
         for start in starts:
