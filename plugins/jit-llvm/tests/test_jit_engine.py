@@ -189,7 +189,11 @@ def test_a_machine_done_with_is_freed_with_its_compiler_thread():
     engine_ref, native_ref = weakref.ref(eng), weakref.ref(eng._jit)
     del b, eng
     gc.collect()
-    assert engine_ref() is None and native_ref() is None
+    alive = engine_ref()
+    holders = [type(r).__name__ for r in gc.get_referrers(alive)] if alive is not None else []
+    del alive
+    assert not holders, f"the engine is still held by: {holders}"
+    assert native_ref() is None
     thread.join(timeout=10)
     assert not thread.is_alive()
 
