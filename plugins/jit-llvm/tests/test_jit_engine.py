@@ -47,7 +47,7 @@ from vmcore.engines.interp import InterpEngine
 from vmcore.machine import StopReason
 from vmcore.memory import PAGE_SIZE
 from vmcore.testing.ir_conformance import IRHarness, halt_insn
-from vmcore_jit_llvm.engine import JitEngine, JitOptions
+from vmcore_jit_llvm.engine import MISS_LIMIT, JitEngine, JitOptions
 
 DATA = 0x8000
 
@@ -170,9 +170,9 @@ def test_a_miss_on_a_queued_block_compiles_the_queue():
     eng._native_jit()
     queued, other = BASE, BASE + 4
     eng._enqueue(cpu, [eng.lift(cpu, queued)], True)
-    eng._missed(other)
+    eng._missed(cpu, mode, other)
     assert queued in eng._queued and queued not in eng._native[mode]
-    eng._missed(queued)
+    eng._missed(cpu, mode, queued)
     assert not eng._queued and queued in eng._native[mode]
 
 
@@ -738,3 +738,15 @@ def test_a_loop_entered_at_a_member_enters_its_region_there():
     assert eng.stats["background_units"] == 1
     assert a.run() == b.run() == "halt" and snapshot(a) == snapshot(b)
     assert a.cpus[0].s[1] == 3 * 400 * 999  # entered past the head: 999 adds a pass
+
+
+def test_a_block_native_code_keeps_leaving_for_becomes_hot():
+    """The outer loop's blocks run a few instructions per pass, far below ``threshold``,
+    but native code (the inner loop) leaves for them on every pass: after MISS_LIMIT
+    misses they are compiled, instead of a round trip to Python each time."""
+    words = entered_past_head_program(400, 300)
+    a = make_machine(InterpEngine, words)
+    b = make_machine(jit(threshold=4000), words)
+    assert a.run() == b.run() == "halt" and snapshot(a) == snapshot(b)
+    misses = b.engine.stats["exit_miss"]
+    assert misses <= 4 * MISS_LIMIT, f"{misses} misses in 400 passes"

@@ -105,6 +105,12 @@ EMPTY = M64  #: pc of an empty table entry (its function is the miss stub)
 #: from native code (a table miss) costs as much as tens of interpreted instructions, so
 #: short blocks get hot after about ``threshold / (n + ENTRY_WEIGHT)`` runs
 ENTRY_WEIGHT = 40
+#: misses (native code leaving for a block with no native code) after which the block is
+#: hot whatever its count: each costs a round trip to Python (about 12 us) and interp's
+#: run of the block, so a block that is entered from native code again and again should
+#: not wait for ``threshold`` (lists' outer loops missed 90-300 times each). Start-up and
+#: exit code, entered once or twice, stays below it.
+MISS_LIMIT = 8
 #: targets remembered per indirect jump (a call through a pointer, a return): beyond a few
 #: the site is megamorphic and the table is the better way
 SEEN_TARGETS = 4
@@ -518,6 +524,8 @@ class JitEngine(InterpEngine):
         self._native_pages: dict[int, list[tuple[int, int]]] = defaultdict(list)
         self._queue: list[tuple[Block, bool, set[int]]] = []
         self._queued: set[int] = set()
+        #: (mode, pc) -> how often native code left for it, until MISS_LIMIT
+        self._misses: dict[tuple[int, int], int] = {}
         self._region_heads: set[tuple[int, int]] = set()  #: (mode, pc) of native regions
         #: (mode, head) of a region -> pcs of the blocks it grew by (see _follow_seen)
         self._grown: dict[tuple[int, int], set[int]] = {}
@@ -1337,7 +1345,7 @@ class JitEngine(InterpEngine):
         stats["native_insns"] += used
         stats["exit_" + EXIT_NAMES.get(reason, str(reason))] += 1
         if reason == EXIT_MISS:
-            self._missed(npc)
+            self._missed(cpu, mode, npc)
         elif reason == EXIT_HOT:
             self._tier_up(cpu, mode, npc)
         elif reason in (EXIT_TRAP, EXIT_EXC, EXIT_MISALIGN):
@@ -1354,14 +1362,24 @@ class JitEngine(InterpEngine):
             raise EarlyExit(npc, used)
         return npc
 
-    def _missed(self, pc: int) -> None:
-        """Native code left for ``pc``, which waits in the queue: compile it now, not when
+    def _missed(self, cpu: Cpu, mode: int, pc: int) -> None:
+        """Native code left for ``pc``. If it waits in the queue, compile it now, not when
         the queue fills or the slice ends (each pass would miss again, a round trip to
         Python of about 12 us). (Compiling a region's members that wait for the compiler
         thread at their first miss, one unit each, cost lists' state machine 18 small
-        compiles, 23 ms, against 5 ms of misses.)"""
+        compiles, 23 ms, against 5 ms of misses.) The MISS_LIMIT-th miss on a block
+        makes it hot (see MISS_LIMIT)."""
         if pc in self._queued and self._depth == 0:
             self._compile_queue()
+            return
+        key = (mode, pc)
+        n = self._misses.get(key, 0) + 1
+        if n > MISS_LIMIT or self.options.threshold <= 0:
+            return
+        self._misses[key] = n
+        ent = self.cache.table(mode).get(pc)
+        if n == MISS_LIMIT and ent is not None and self._depth == 0:
+            self._hot(cpu, mode, pc, ent)
 
     def _native_trap(self, cpu: Cpu, reason: int) -> Exception:
         """The exception a native exit stands for."""
