@@ -750,3 +750,19 @@ def test_a_block_native_code_keeps_leaving_for_becomes_hot():
     assert a.run() == b.run() == "halt" and snapshot(a) == snapshot(b)
     misses = b.engine.stats["exit_miss"]
     assert misses <= 4 * MISS_LIMIT, f"{misses} misses in 400 passes"
+
+
+def test_a_member_entered_often_is_recompiled_alone():
+    """After ``hot_entries`` entries its stub exits once (as a member's own quick unit
+    would), and the member is recompiled alone at the full level: a loop entered at a
+    member need not pass the head, where the region's optimised code would take over."""
+    words = entered_past_head_program(400, 1000)
+    a = make_machine(InterpEngine, words)
+    b = make_machine(jit(threshold=4000, background=True, hot_entries=20), words)
+    eng = b.engine
+    tiered = []
+    tier_up = eng._tier_up
+    eng._tier_up = lambda cpu, mode, pc: (tiered.append(pc), tier_up(cpu, mode, pc))
+    assert a.run() == b.run() == "halt" and snapshot(a) == snapshot(b)
+    assert eng.stats["member_entries"] == 1
+    assert tiered.count(BASE + 4 * 6) == 1, "the member, once, after 20 entries"

@@ -220,6 +220,8 @@ class BlockGen:
         self.env = env
         #: members other than the head it can be entered at (see the class docstring)
         self.entries = entries
+        #: stub name -> index of its entry counter (see entry_stub)
+        self.stub_counters: dict[str, int] = {}
         #: call the C callbacks directly rather than through the register-saving stubs:
         #: for code compiled at -O0, whose fast instruction selector handles C calls but
         #: not the stubs' convention (it spills around calls anyway)
@@ -582,16 +584,41 @@ class BlockGen:
             used = self.ins("phi i64 " + ", ".join(f"[{u}, %{c}]" for _, u, c in incoming))
             self.emit_leave(kind, target, used)
         body = "\n".join(self.lines)
-        cc = self.env.cc
-        stubs = "".join(
-            f"define {cc} i64 @{self.fname}_e{k}(ptr %S) {{\n"
-            f"  %p = getelementptr i64, ptr %S, i64 {env.ctl(ENTRY)}\n"
-            f"  store i64 {k}, ptr %p\n"
-            f"  %r = musttail call {cc} i64 @{self.fname}(ptr %S)\n"
-            "  ret i64 %r\n}\n"
-            for k in range(1, len(self.entries) + 1)
-        )
-        return f"define {cc} i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n{stubs}"
+        stubs = "".join(self.entry_stub(k, pc) for k, pc in enumerate(self.entries, 1))
+        return f"define {self.env.cc} i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n{stubs}"
+
+    def entry_stub(self, k: int, pc: int) -> str:
+        """The stub entering this unit at member ``pc`` (the k-th entry). With an entry
+        counter (``stub_counters``) it exits once, after ``hot_entries`` entries, to have
+        that member recompiled alone at the full level, as a quick unit of its own would:
+        a loop entered there need not pass its head, where it would leave for the
+        region's optimised code."""
+        env, cc, name = self.env, self.env.cc, f"{self.fname}_e{k}"
+        lines = [f"define {cc} i64 @{name}(ptr %S) {{", "entry:"]
+        counter = self.stub_counters.get(name)
+        if counter is not None:
+            lines += [
+                f"  %cp = getelementptr i64, ptr inttoptr (i64 {env.counters} to ptr), "
+                f"i64 {counter}",
+                "  %c = load i64, ptr %cp",
+                "  %c1 = add i64 %c, 1",
+                "  store i64 %c1, ptr %cp",
+                f"  %h = icmp eq i64 %c1, {env.hot_entries}",
+                f"  br i1 %h, label %hot, label %go, !prof !{COLD_FIRST}",
+                "hot:",
+                f"  %xp = getelementptr i64, ptr %S, i64 {env.ctl(EXIT)}",
+                f"  store i64 {EXIT_HOT}, ptr %xp",
+                f"  ret i64 {lit(pc, 64)}",
+                "go:",
+            ]
+        lines += [
+            f"  %p = getelementptr i64, ptr %S, i64 {env.ctl(ENTRY)}",
+            f"  store i64 {k}, ptr %p",
+            f"  %r = musttail call {cc} i64 @{self.fname}(ptr %S)",
+            "  ret i64 %r",
+            "}",
+        ]
+        return "\n".join(lines) + "\n"
 
     def gen_block(self, i: int, block: Block) -> None:
         """One block: the budget check, then its ops (``self.block`` is ``block``)."""
@@ -1149,6 +1176,11 @@ def lower_blocks(
         promoted = fname in (promote or ())
         more = (entries or {}).get(fname, ())
         gen = BlockGen(env, block, fname, fast, counter, promoted, seen, direct_callbacks, more)
+        gen.stub_counters = {
+            f"{fname}_e{k}": (counters or {})[f"{fname}_e{k}"]
+            for k in range(1, len(more) + 1)
+            if f"{fname}_e{k}" in (counters or {})
+        }
         funcs.append(gen.generate())
         decls |= gen.decls
     weights = f"!{COLD_FIRST} = {_RARE_FIRST}\n!{HOT_FIRST} = {_RARE_SECOND}\n"

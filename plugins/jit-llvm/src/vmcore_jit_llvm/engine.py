@@ -1017,9 +1017,18 @@ class JitEngine(InterpEngine):
         }
         counters = {}
         if counted:
-            for fname, _, _ in names:
-                if fname in job_entries:  # a loop: its full-level code is on its way
-                    continue
+            # a loop's own function is not counted (its full-level code is on its way),
+            # but each of its member entries is (see codegen.BlockGen.entry_stub)
+            counted_names = [
+                name
+                for fname, _, _ in names
+                for name in (
+                    [f"{fname}_e{k}" for k in range(1, len(job_entries[fname]) + 1)]
+                    if fname in job_entries
+                    else [fname]
+                )
+            ]
+            for fname in counted_names:
                 if self._ncounters < len(self._counters):
                     counters[fname] = self._ncounters
                     self._ncounters += 1
