@@ -131,16 +131,22 @@ def test_background_compile_matches_and_goes_native():
     assert st_["units"] > st_["background_units"]  # the quick units, inline
 
 
+def held_compiles(words, engine):
+    """An interp machine and one on ``engine`` whose compiler thread receives nothing:
+    its jobs collect in ``held`` until given to ``submit``."""
+    a = make_machine(InterpEngine, words)
+    b = make_machine(engine, words)
+    held = []
+    submit, b.engine._compiler.submit = b.engine._compiler.submit, held.append
+    return a, b, held, submit
+
+
 def test_background_loop_runs_quick_code_until_its_optimised_code_lands():
     """A hot loop compiles twice: quickly inline, so it is native at once, and at the
     full level on the compiler thread; the optimised code replaces the quick code when it
     lands, and both match interp."""
-    words = loop_program(300_000)
-    a = make_machine(InterpEngine, words)
-    b = make_machine(jit(background=True), words)
+    a, b, held, submit = held_compiles(loop_program(300_000), jit(background=True))
     eng = b.engine
-    held = []
-    submit, eng._compiler.submit = eng._compiler.submit, held.append
     for _ in range(3):
         a.run(limit=20_000)
         b.run(limit=20_000)
@@ -707,11 +713,8 @@ def test_a_loop_entered_at_a_member_enters_its_region_there():
     still holds it for the head; with anything else there (the region's full-level code
     once it lands) it leaves for that at the head."""
     words = entered_past_head_program(400, 1000)
-    a = make_machine(InterpEngine, words)
-    b = make_machine(jit(threshold=4000, background=True), words)
+    a, b, held, submit = held_compiles(words, jit(threshold=4000, background=True))
     eng = b.engine
-    held = []
-    submit, eng._compiler.submit = eng._compiler.submit, held.append
     for _ in range(4):
         a.run(limit=50_000)
         b.run(limit=50_000)
