@@ -182,6 +182,26 @@ def test_a_miss_on_a_queued_block_compiles_the_queue():
     assert not eng._queued and queued in eng._native[mode]
 
 
+def test_a_compile_forced_by_a_miss_takes_blocks_halfway_to_the_limit():
+    """The blocks of an outer loop miss in step: when a miss compiles the queue, blocks
+    with half of MISS_LIMIT misses join its module (each would otherwise get one of its
+    own a moment later); blocks with fewer do not."""
+    m = make_machine(jit(threshold=4000, batch=1000), loop_program(10))
+    eng, cpu = m.engine, m.cpus[0]
+    mode = cpu.isa.mode_key(cpu)
+    assert m.run() == "halt"
+    eng._native_jit()
+    queued, near, far = BASE, BASE + 8, BASE + 20  # the three blocks of the program
+    assert sorted(eng.cache.table(mode)) == [queued, near, far]
+    eng._enqueue(cpu, [eng.lift(cpu, queued)], True)
+    eng._misses[(mode, near)] = MISS_LIMIT // 2
+    eng._misses[(mode, far)] = MISS_LIMIT // 2 - 1
+    assert not eng._native[mode]
+    eng._missed(cpu, mode, queued)
+    assert queued in eng._native[mode] and near in eng._native[mode]
+    assert far not in eng._native[mode]
+
+
 def test_a_machine_done_with_is_freed_with_its_compiler_thread():
     """The compiler thread holds its engine only while it compiles: once nobody uses the
     machine, the engine, its LLVM instances and the thread go (each engine used to stay
