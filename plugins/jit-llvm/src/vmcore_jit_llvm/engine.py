@@ -1013,7 +1013,7 @@ class JitEngine(InterpEngine):
         job_entries = {
             fname: entries[blocks[0].pc]
             for fname, blocks, _ in names
-            if entries and blocks[0].pc in entries
+            if entries and len(blocks) > 1 and blocks[0].pc in entries
         }
         counters = {}
         if counted:
