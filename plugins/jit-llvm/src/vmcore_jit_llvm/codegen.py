@@ -218,6 +218,9 @@ class BlockGen:
         entries: tuple[int, ...] = (),
     ) -> None:
         self.env = env
+        if entries and counter is not None:
+            # its EXIT_HOT would resume at the head, wherever it was entered
+            raise ValueError("a unit with member entries counts at its stubs, not itself")
         #: members other than the head it can be entered at (see the class docstring)
         self.entries = entries
         #: stub name -> index of its entry counter (see entry_stub)
