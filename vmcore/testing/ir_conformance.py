@@ -1366,8 +1366,7 @@ class IRConformance:
         code first, as the jit does, but must not take such a store for a code write)."""
         h = self._harness(engine_factory)
         data = h.new_page()
-        h._next_pc = start = data + PAGE_SIZE
-        end = data + PAGE_SIZE
+        h._next_pc = start = end = data + PAGE_SIZE  # the loop starts where the data ends
         h.place(lambda b, pc: b.store(b.const(end - 8), b.get(1)))
         h.place(lambda b, pc: b.store(b.const(end - 12), b.trunc(b.get(1), 32)))
         h.place(lambda b, pc: b.store(b.const(end - 1), b.trunc(b.get(1), 8)))

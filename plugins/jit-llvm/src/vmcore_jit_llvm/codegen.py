@@ -176,6 +176,15 @@ class Env:
     def ctl(self, which: int) -> int:
         return self.nslots + which
 
+    def entry(self, pc: int) -> int:
+        """Index of ``pc``'s entry in a translation table (pairs of words: pc, function)."""
+        return (((pc & M64) >> 1) & self.table_mask) << 1
+
+
+def entry_name(fname: str, k: int) -> str:
+    """The stub entering unit function ``fname`` at its k-th member (see BlockGen)."""
+    return f"{fname}_e{k}"
+
 
 def _is_literal(operand: str) -> bool:
     return operand.lstrip("-").isdigit()
@@ -459,7 +468,7 @@ class BlockGen:
     def head_check(self, target: str, used: str) -> None:
         """Back to the head of a multi-entry unit: a plain branch while the table still
         holds this function for the head, else leave for what it holds."""
-        i2 = (((int(target) & M64) >> 1) & self.env.table_mask) << 1
+        i2 = self.env.entry(int(target))
         table = f"inttoptr (i64 {self.env.table(self.block.mode)} to ptr)"
         fpp = self.ins(f"getelementptr i64, ptr {table}, i64 {i2 + 1}")
         f = self.ins(f"load ptr, ptr {fpp}")
@@ -508,7 +517,7 @@ class BlockGen:
             return
         table = f"inttoptr (i64 {env.table(self.block.mode)} to ptr)"
         if _is_literal(target):
-            i2 = str((((int(target) & M64) >> 1) & env.table_mask) << 1)
+            i2 = str(env.entry(int(target)))
         else:
             h = self.ins(f"lshr i64 {target}, 1")
             i = self.ins(f"and i64 {h}, {env.table_mask}")
@@ -596,7 +605,7 @@ class BlockGen:
         that member recompiled alone at the full level, as a quick unit of its own would:
         a loop entered there need not pass its head, where it would leave for the
         region's optimised code."""
-        env, cc, name = self.env, self.env.cc, f"{self.fname}_e{k}"
+        env, cc, name = self.env, self.env.cc, entry_name(self.fname, k)
         lines = [f"define {cc} i64 @{name}(ptr %S) {{", "entry:"]
         counter = self.stub_counters.get(name)
         if counter is not None:
@@ -1179,11 +1188,8 @@ def lower_blocks(
         promoted = fname in (promote or ())
         more = (entries or {}).get(fname, ())
         gen = BlockGen(env, block, fname, fast, counter, promoted, seen, direct_callbacks, more)
-        gen.stub_counters = {
-            f"{fname}_e{k}": (counters or {})[f"{fname}_e{k}"]
-            for k in range(1, len(more) + 1)
-            if f"{fname}_e{k}" in (counters or {})
-        }
+        stubs = [entry_name(fname, k) for k in range(1, len(more) + 1)]
+        gen.stub_counters = {name: counters[name] for name in stubs if name in (counters or {})}
         funcs.append(gen.generate())
         decls |= gen.decls
     weights = f"!{COLD_FIRST} = {_RARE_FIRST}\n!{HOT_FIRST} = {_RARE_SECOND}\n"

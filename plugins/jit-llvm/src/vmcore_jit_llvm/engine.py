@@ -412,7 +412,8 @@ class _Job:
             self.addresses = {fname: self.jit.address(fname) for fname, _, _ in self.names}
             for fname, pcs in self.entries.items():
                 for k in range(1, len(pcs) + 1):
-                    self.addresses[f"{fname}_e{k}"] = self.jit.address(f"{fname}_e{k}")
+                    stub = codegen.entry_name(fname, k)
+                    self.addresses[stub] = self.jit.address(stub)
         except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread
             self.error = exc
         self.ns = time.perf_counter_ns() - t0
@@ -632,7 +633,7 @@ class JitEngine(InterpEngine):
     def _install(self, mode: int, pc: int, addr: int) -> None:
         self._table_address(mode)
         table = self._tables[mode]
-        i = 2 * ((pc >> 1) & (self._tsize - 1))
+        i = self.env.entry(pc)
         table[i] = pc
         table[i + 1] = addr
 
@@ -640,7 +641,7 @@ class JitEngine(InterpEngine):
         table = self._tables.get(mode)
         if table is None:
             return
-        i = 2 * ((pc >> 1) & (self._tsize - 1))
+        i = self.env.entry(pc)
         if table[i] == pc:
             table[i] = EMPTY
             table[i + 1] = self._miss_stub
@@ -1017,17 +1018,15 @@ class JitEngine(InterpEngine):
         }
         counters = {}
         if counted:
-            # a loop's own function is not counted (its full-level code is on its way),
-            # but each of its member entries is (see codegen.BlockGen.entry_stub)
-            counted_names = [
-                name
-                for fname, _, _ in names
-                for name in (
-                    [f"{fname}_e{k}" for k in range(1, len(job_entries[fname]) + 1)]
-                    if fname in job_entries
-                    else [fname]
-                )
-            ]
+            counted_names = []
+            for fname, _, _ in names:
+                if fname in job_entries:
+                    # not a loop's own function (its full-level code is on its way), but
+                    # each of its member entries (see codegen.BlockGen.entry_stub)
+                    pcs = job_entries[fname]
+                    counted_names += [codegen.entry_name(fname, k) for k in range(1, len(pcs) + 1)]
+                else:
+                    counted_names.append(fname)
             for fname in counted_names:
                 if self._ncounters < len(self._counters):
                     counters[fname] = self._ncounters
@@ -1080,9 +1079,9 @@ class JitEngine(InterpEngine):
                 self._native_pages[page].append((blk.mode, blk.pc))
             entry = (self._trampoline(blk.mode, blk.pc), len(blk.insns), REGION, self._trap_box)
             self.cache.add(blk.mode, blk.pc, entry, pages)
-            members = {b.pc: b for b in blocks}
+            members = {b.pc: b for b in blocks} if fname in job.entries else {}
             for k, pc in enumerate(job.entries.get(fname, ()), 1):
-                addr = job.addresses[f"{fname}_e{k}"]
+                addr = job.addresses[codegen.entry_name(fname, k)]
                 self._native[blk.mode][pc] = addr
                 self._install(blk.mode, pc, addr)
                 for page in pages:
@@ -1401,7 +1400,7 @@ class JitEngine(InterpEngine):
             if m != mode or not MISS_LIMIT // 2 <= n < MISS_LIMIT:
                 continue
             ent = table.get(pc)
-            if ent is not None and ent[2] is not REGION:
+            if ent is not None and ent[2] is not REGION:  # (a region compiles in _hot)
                 self._misses[(m, pc)] = MISS_LIMIT
                 self._hot(cpu, mode, pc, ent)
 
