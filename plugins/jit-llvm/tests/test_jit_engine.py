@@ -47,7 +47,7 @@ from vmcore.engines.interp import InterpEngine
 from vmcore.machine import StopReason
 from vmcore.memory import PAGE_SIZE
 from vmcore.testing.ir_conformance import IRHarness, halt_insn
-from vmcore_jit_llvm.engine import MISS_LIMIT, JitEngine, JitOptions
+from vmcore_jit_llvm.engine import MISS_LIMIT, JitEngine, JitOptions, _Native
 
 DATA = 0x8000
 
@@ -222,6 +222,21 @@ def test_a_machine_done_with_is_freed_with_its_compiler_thread():
     assert native_ref() is None
     thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_an_llvm_instance_dying_in_a_cycle_is_released_engine_before_context():
+    """An engine's MCJIT instances die in a cycle of garbage with it, where the collector
+    runs each object's __del__ in no set order (llvmlite's context once went before the
+    execution engine owning modules of it: a segfault). A finalizer that holds the LLVM
+    objects disposes of them instead, the execution engine before the context."""
+    n = _Native(0)
+    n.add("define i64 @f() {\n  ret i64 1\n}\n")
+    ee, ctx, release = n.ee, n.ctx, n._release
+    n.cycle = n
+    del n
+    gc.collect()
+    assert not release.alive
+    assert ee.closed and ctx.closed
 
 
 def test_background_compile_of_a_rewritten_page_is_discarded():

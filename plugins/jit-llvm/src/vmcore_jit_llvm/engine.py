@@ -346,6 +346,15 @@ class _Native:
         self.ctx = llvm.create_context()
         self.ee = llvm.create_mcjit_compiler(llvm.parse_assembly("", self.ctx), self.tm)
         self.modules: list[Any] = []
+        # released by a finalizer holding the LLVM objects, not by __del__: an engine and
+        # its instances die as one cycle of garbage, and the collector calls the __del__
+        # of each object in it in no set order; llvmlite's context going before the
+        # execution engine that owns modules of it crashed the process (a segfault in
+        # the test suite). Not at exit: the compiler thread may still be in LLVM then.
+        self._release = weakref.finalize(
+            self, _release_native, self.ee, self.pb, self.mpm, self.ctx
+        )
+        self._release.atexit = False
 
     def add(self, text: str) -> Any:
         mod = llvm.parse_assembly(text, self.ctx)
@@ -362,12 +371,15 @@ class _Native:
     def address(self, name: str) -> int:
         return self.ee.get_function_address(name)
 
-    def __del__(self) -> None:
-        # the engine owns modules of our context: dispose of it before the context
-        ee = self.__dict__.pop("ee", None)
-        if ee is not None:
-            ee.close()
-        self.modules = []
+
+def _release_native(ee: Any, pb: Any, mpm: Any, ctx: Any) -> None:
+    """Dispose of an MCJIT instance's LLVM objects in an order that is safe: the pass
+    builder before the TargetMachine it uses, which the execution engine owns, and the
+    engine, which owns the modules, before the context they were made in."""
+    mpm.close()
+    pb.close()
+    ee.close()
+    ctx.close()
 
 
 @attrs.define(eq=False)
