@@ -1164,6 +1164,7 @@ class JitEngine(InterpEngine):
         ctypes.memset(self._counters, 0, ctypes.sizeof(self._counters))
         self._ncounters = 0
         self._tier2.clear()
+        self._misses.clear()  # the blocks made hot by misses have no native code now
         self._queue.clear()
         self._queued.clear()
         if self._jit is not None:
