@@ -79,52 +79,53 @@ def _warm(extra_insns: int, t_big: float, t_small: float) -> float:
 def measure(
     engines: list[str], names: list[str], factor: int, native: int, repeat: int
 ) -> list[dict]:
+    """Each workload at N and 2N on every engine and on QEMU, ``repeat`` rounds. A round
+    runs every engine once at each size before the next round starts, so a slow spell of
+    the host (they last seconds to minutes here) falls on all of them alike instead of on
+    one engine's block of runs; each time reported is the median over the rounds."""
+    have_qemu = shutil.which(QEMU) is not None
     rows = []
     for name in names:
         exe = build(name)
-        row: dict = {"workload": name}
+        base = SCALES[name] * factor
+        sizes = {e: base * (1 if e == "interp" else native) for e in engines}
+        if have_qemu:
+            sizes["qemu"] = base * native
+        #: engine -> size -> wall times of its runs; (engine, size) -> (instructions, output)
+        times: dict[str, dict[int, list[float]]] = {e: {n: [], 2 * n: []} for e, n in sizes.items()}
+        first: dict[tuple[str, int], tuple[int | None, str]] = {}
+        for _ in range(repeat):
+            for engine, n in sizes.items():
+                for size in (n, 2 * n):
+                    if engine == "qemu":
+                        seconds, text = run_qemu(exe, size)
+                        insns = None
+                    else:
+                        insns, seconds, text = run_vmcore(engine, exe, size)
+                    times[engine][size].append(seconds)
+                    first.setdefault((engine, size), (insns, text))
+        # the same program at the same size prints the same on every engine
         outputs: dict[int, str] = {}
-        for engine in engines:
-            n = SCALES[name] * factor * (1 if engine == "interp" else native)
-            small = [run_vmcore(engine, exe, n) for _ in range(repeat)]
-            big = [run_vmcore(engine, exe, 2 * n) for _ in range(repeat)]
-            insns_small, insns_big = small[0][0], big[0][0]
-            t_small = statistics.median(s[1] for s in small)
-            t_big = statistics.median(b[1] for b in big)
-            expected = outputs.setdefault(n, big[0][2])
-            if big[0][2] != expected:
-                raise SystemExit(f"{name}: {engine} printed {big[0][2]!r}, expected {expected!r}")
+        for (engine, size), (_, text) in first.items():
+            expected = outputs.setdefault(size, text)
+            if text != expected:
+                raise SystemExit(f"{name}: {engine} printed {text!r}, expected {expected!r}")
+        # QEMU counts no instructions: the same binary retires the same ones under vmcore
+        counts = {size: insns for (_, size), (insns, _) in first.items() if insns is not None}
+        for size in (sizes.get("qemu", 0), 2 * sizes.get("qemu", 0)):
+            if have_qemu and size not in counts:
+                counts[size] = run_vmcore(engines[0], exe, size)[0]
+        row: dict = {"workload": name}
+        for engine, n in sizes.items():
+            t_small = statistics.median(times[engine][n])
+            t_big = statistics.median(times[engine][2 * n])
+            insns_small, insns_big = counts[n], counts[2 * n]
             row[engine] = {
                 "scale": 2 * n,
                 "instructions": insns_big,
-                "instructions_small": insns_small,
                 "seconds": t_big,
                 "mips": insns_big / t_big / 1e6,
                 "mips_warm": _warm(insns_big - insns_small, t_big, t_small),
-            }
-        if shutil.which(QEMU):
-            n = SCALES[name] * factor * native
-            small_q = [run_qemu(exe, n) for _ in range(repeat)]
-            big_q = [run_qemu(exe, 2 * n) for _ in range(repeat)]
-            tq_small = statistics.median(s[0] for s in small_q)
-            tq_big = statistics.median(b[0] for b in big_q)
-            ref = next((e for e in engines if row[e]["scale"] == 2 * n), None)
-            if ref is None:  # no vmcore run at this scale: count it once on the first engine
-                ref_run = run_vmcore(engines[0], exe, n)
-                insns_small = ref_run[0]
-                insns = run_vmcore(engines[0], exe, 2 * n)[0]
-                expected = None
-            else:
-                insns, insns_small = row[ref]["instructions"], row[ref]["instructions_small"]
-                expected = outputs[n]
-            if expected is not None and big_q[0][1] != expected:
-                raise SystemExit(f"{name}: qemu printed {big_q[0][1]!r}, vmcore {expected!r}")
-            extra = insns - insns_small
-            row["qemu"] = {
-                "scale": 2 * n,
-                "seconds": tq_big,
-                "mips": insns / tq_big / 1e6,
-                "mips_warm": _warm(extra, tq_big, tq_small),
             }
         rows.append(row)
     return rows
@@ -165,7 +166,11 @@ def hello_end_to_end(engines: list[str], repeat: int) -> str:
         subprocess.run(cmd, check=True, capture_output=True)
         return time.perf_counter() - t0
 
-    times = {e: statistics.median(once(e) for _ in range(repeat)) for e in engines}
+    runs: dict[str, list[float]] = {e: [] for e in engines}
+    for _ in range(repeat):  # rounds interleave the engines, as in measure
+        for e in engines:
+            runs[e].append(once(e))
+    times = {e: statistics.median(t) for e, t in runs.items()}
     base = times[engines[0]]
     cells = [f"{e} {t * 1000:.0f} ms ({t / base:.2f}x)" for e, t in times.items()]
     return "hello, end to end: " + ", ".join(cells)
@@ -177,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workload", action="append", choices=sorted(SCALES))
     ap.add_argument("--scale", type=int, default=1, help="multiply every workload's size")
     ap.add_argument("--native-scale", type=int, default=100, help="extra factor for jit, qemu")
-    ap.add_argument("--repeat", type=int, default=1, help="median of N runs")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds; each time is their median")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     engines = args.engine or ["interp"]
