@@ -723,6 +723,41 @@ def test_stores_below_a_code_page_stay_native():
     assert stats["native_insns"] >= 2000 * 3 - 10
 
 
+def test_quick_units_store_through_helpers(tmp_path):
+    """A quick unit's stores call one small helper per size (quickmem) instead of the RAM
+    check, the store and the code check inline: to RAM far from code (stored natively),
+    into the last bytes before a code page (the helper leaves that to Python's store, as
+    for any store near code) and over an instruction that has run (invalidated, so it
+    runs as rewritten)."""
+    h = IRHarness(jit(threshold=0, dump=str(tmp_path)))
+    far = h.new_page()
+    h._next_pc = far + PAGE_SIZE
+    below = h.new_page()
+    h._next_pc = code = below + PAGE_SIZE
+    target = h.program(lambda b, pc: b.set(5, 1))
+    new = h.opcode(lambda b, pc: b.set(5, 2))
+    store_and_go = h.program(
+        lambda b, pc: b.store(b.const(far + 8), b.get(1)),
+        lambda b, pc: b.store(b.const(code - 4), b.trunc(b.get(1), 32)),
+        lambda b, pc: b.store(b.const(target), b.const(new, 32)),
+        lambda b, pc: b.goto(target),
+        halt=False,
+    )
+    for _ in range(3):  # translated and compiled before it is overwritten
+        assert h.run(target, {5: 0}) == StopReason.HALT and h.s[5] == 1
+    assert h.run(store_and_go, {1: 0x1122334455667788, 5: 0}) == StopReason.HALT
+    assert h.s[5] == 2, "the rewritten instruction ran"
+    assert h.read(far + 8, 8) == 0x1122334455667788 and h.read(code - 4, 4) == 0x55667788
+    eng = h.machine.engine
+    assert eng.stats["invalidations"] >= 1
+    helpers = eng.env.store_helpers
+    assert set(helpers) >= {f"vm_store{n}_ram" for n in (1, 2, 4, 8)}
+    calls = {f"inttoptr (i64 {helpers[f'vm_store{n}_ram']} to ptr)" for n in (4, 8)}
+    quick = [p.read_text() for p in tmp_path.glob("unit*.ll") if "\nhot:" in p.read_text()]
+    assert any(all(c in text for c in calls) for text in quick), "a quick unit calls them"
+    assert all(str(eng.env.code_pages) not in text for text in quick), "no inline check"
+
+
 def entered_past_head_program(outer, inner):
     """An inner loop of two blocks, head and member, that the outer loop enters at the
     member (lists' state machine has this shape): r1 += 3 inner times, outer times."""

@@ -43,3 +43,5 @@ def test_paging_guest_native_in_lockstep(guest, mmu, monkeypatch):
         stats = b.engine.stats
         assert stats["tlb_refills"] > 0
         assert stats["native_insns"] > 0
+        # quick units stored through the TLB's store helpers (vmcore_jit_llvm.quickmem)
+        assert "vm_store8_tlb" in b.engine.env.store_helpers

@@ -172,6 +172,9 @@ class Env:
     stubs: dict[str, int] = attrs.field(factory=dict)
     #: calling convention of block functions (see block_cc)
     cc: str = "ccc"
+    #: store helper name (store_helper_name) -> address, for quick units (see quickmem;
+    #: the engine compiles them before the first quick unit that needs them)
+    store_helpers: dict[str, int] = attrs.field(factory=dict)
 
     def ctl(self, which: int) -> int:
         return self.nslots + which
@@ -179,6 +182,12 @@ class Env:
     def entry(self, pc: int) -> int:
         """Index of ``pc``'s entry in a translation table (pairs of words: pc, function)."""
         return (((pc & M64) >> 1) & self.table_mask) << 1
+
+
+def store_helper_name(size: int, tlb: bool) -> str:
+    """The quick units' helper (see quickmem) for a store of ``size`` bytes, without
+    paging or (``tlb``) through the software TLB."""
+    return f"vm_store{size}_{'tlb' if tlb else 'ram'}"
 
 
 def entry_name(fname: str, k: int) -> str:
@@ -196,7 +205,110 @@ def lit(value: int, width: int) -> str:
     return str(to_signed(value & mask(width), width))
 
 
-class BlockGen:
+class Emitter:
+    """Text of LLVM IR in the making: numbered temporaries and labels, branch weights, and
+    the addressing of guest memory, which block functions and the quick units' memory
+    helpers (see quickmem) share."""
+
+    env: Env
+    lines: list[str]
+    n: int
+    cur: str
+    #: main RAM without paging (offsets from the guest address), else through the TLB
+    fast: bool
+    #: the operand holding the software TLB's address (paging on)
+    tlb_ptr: str = "%tlb"
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def tmp(self) -> str:
+        self.n += 1
+        return f"%x{self.n}"
+
+    def newlabel(self) -> str:
+        self.n += 1
+        return f"L{self.n}"
+
+    def branch_cold(self, cond: str, cold: str, hot: str) -> None:
+        """``br`` to ``cold`` when ``cond`` holds, telling LLVM that is rare (slow paths,
+        exits, traps): it lays out the hot path straight and moves the rest aside."""
+        self.emit(f"br i1 {cond}, label %{cold}, label %{hot}, !prof !{COLD_FIRST}")
+
+    def branch_hot(self, cond: str, hot: str, cold: str) -> None:
+        """``br`` to ``hot`` when ``cond`` holds, the usual case (see branch_cold)."""
+        self.emit(f"br i1 {cond}, label %{hot}, label %{cold}, !prof !{HOT_FIRST}")
+
+    def emit(self, line: str) -> None:
+        self.lines.append("  " + line)
+
+    def label(self, name: str) -> None:
+        self.lines.append(f"{name}:")
+        self.cur = name
+
+    def ins(self, text: str) -> str:
+        t = self.tmp()
+        self.emit(f"{t} = {text}")
+        return t
+
+    def io(self, word: int) -> str:
+        return f"inttoptr (i64 {self.env.io + 8 * word} to ptr)"
+
+    # -- guest memory ---------------------------------------------------------------------------
+
+    def ram_check(self, addr: str, size: int) -> tuple[str, str, str]:
+        x = self.ins(f"sub i64 {addr}, {lit(self.env.ram_base, 64)}")
+        inb = self.ins(f"icmp ule i64 {x}, {self.env.ram_size - size}")
+        fast, slow = self.newlabel(), self.newlabel()
+        self.branch_hot(inb, fast, slow)
+        return x, fast, slow
+
+    def mem_check(self, addr: str, size: int, write: bool) -> tuple[str, str, str]:
+        """Branch to a fast label when ``addr`` is in main RAM (directly, or through the
+        software TLB under paging), else to a slow one; returns (RAM offset, fast, slow)."""
+        if self.fast:
+            return self.ram_check(addr, size)
+        return self.tlb_check(addr, size, write)
+
+    def tlb_check(self, addr: str, size: int, write: bool) -> tuple[str, str, str]:
+        """Like ram_check, through the software TLB: a hit needs the page's tag (of the
+        access kind) and the access inside that page."""
+        vpn = self.ins(f"lshr i64 {addr}, 12")
+        idx = self.ins(f"and i64 {vpn}, {TLB_ENTRIES - 1}")
+        e = self.ins(f"mul i64 {idx}, {TLB_WORDS}")
+        ep = self.ins(f"getelementptr i64, ptr {self.tlb_ptr}, i64 {e}")
+        tp = self.ins(f"getelementptr i64, ptr {ep}, i64 1") if write else ep
+        tag = self.ins(f"load i64, ptr {tp}")
+        hit = self.ins(f"icmp eq i64 {tag}, {vpn}")
+        if size > 1:
+            last = self.ins(f"add i64 {addr}, {size - 1}")
+            vpn2 = self.ins(f"lshr i64 {last}, 12")
+            same = self.ins(f"icmp eq i64 {vpn2}, {vpn}")
+            hit = self.ins(f"and i1 {hit}, {same}")
+        ap = self.ins(f"getelementptr i64, ptr {ep}, i64 2")
+        addend = self.ins(f"load i64, ptr {ap}")
+        x = self.ins(f"add i64 {addr}, {addend}")
+        fast, slow = self.newlabel(), self.newlabel()
+        self.branch_hot(hit, fast, slow)
+        return x, fast, slow
+
+    def host_ptr(self, x: str, addr: str) -> str:
+        """Host pointer of RAM offset ``x`` (guest address ``addr``). Without the TLB it is
+        computed from the address itself, so the offset only feeds the bounds check and
+        a dependent load (pointer chasing) waits for one add less."""
+        if self.fast:
+            base = (self.env.ram_host - self.env.ram_base) & M64
+            return self.ins(f"getelementptr i8, ptr inttoptr (i64 {base} to ptr), i64 {addr}")
+        return self.ins(f"getelementptr i8, ptr inttoptr (i64 {self.env.ram_host} to ptr), i64 {x}")
+
+    def code_page(self, x: str, width: int = 8) -> str:
+        """The ``width``-bit load of RAM's code-page bytes from the page of offset ``x``
+        on (16 bits: that page's byte and the next one's)."""
+        pg = self.ins(f"lshr i64 {x}, 12")
+        p = self.ins(f"getelementptr i8, ptr inttoptr (i64 {self.env.code_pages} to ptr), i64 {pg}")
+        return self.ins(f"load i{width}, ptr {p}, align 1")
+
+
+class BlockGen(Emitter):
     """Lowers a unit -- one block, or a region of blocks entered at the first -- to the text
     of one LLVM function.
 
@@ -262,6 +374,8 @@ class BlockGen:
         #: paging on: main RAM through the software TLB (a miss takes the slow path, whose
         #: callback refills the entry)
         self.tlb = not fast_ram and env.ram_size > 0
+        #: the store helpers' last argument, the TLB's address (quick units under paging)
+        self.helper_tlb = ["%tlbi"] if self.tlb and direct_callbacks else []
         self.lines: list[str] = []
         self.vals: dict[int, str] = {}
         self.n = 0
@@ -270,35 +384,6 @@ class BlockGen:
         self.decls: set[str] = set()
 
     # -- plumbing ---------------------------------------------------------------------------
-
-    def tmp(self) -> str:
-        self.n += 1
-        return f"%x{self.n}"
-
-    def newlabel(self) -> str:
-        self.n += 1
-        return f"L{self.n}"
-
-    def branch_cold(self, cond: str, cold: str, hot: str) -> None:
-        """``br`` to ``cold`` when ``cond`` holds, telling LLVM that is rare (slow paths,
-        exits, traps): it lays out the hot path straight and moves the rest aside."""
-        self.emit(f"br i1 {cond}, label %{cold}, label %{hot}, !prof !{COLD_FIRST}")
-
-    def branch_hot(self, cond: str, hot: str, cold: str) -> None:
-        """``br`` to ``hot`` when ``cond`` holds, the usual case (see branch_cold)."""
-        self.emit(f"br i1 {cond}, label %{hot}, label %{cold}, !prof !{HOT_FIRST}")
-
-    def emit(self, line: str) -> None:
-        self.lines.append("  " + line)
-
-    def label(self, name: str) -> None:
-        self.lines.append(f"{name}:")
-        self.cur = name
-
-    def ins(self, text: str) -> str:
-        t = self.tmp()
-        self.emit(f"{t} = {text}")
-        return t
 
     def v(self, value: Value) -> str:
         return self.vals[value.id]
@@ -331,9 +416,6 @@ class BlockGen:
             v = self.ins(f"load i64, ptr {self.state_slot(s)}")
             self.emit(f"store i64 {v}, ptr {local}")
 
-    def io(self, word: int) -> str:
-        return f"inttoptr (i64 {self.env.io + 8 * word} to ptr)"
-
     def to64(self, val: str, w: int) -> str:
         if w == 64:
             return val
@@ -364,11 +446,15 @@ class BlockGen:
         self.decls.add(f"declare i{w} {fn}({params})")
         return fn
 
-    def callback(self, name: str, args: list[str]) -> str:
+    def callback(self, name: str, args: list[str], helper: int | None = None) -> str:
+        """Call Python's callback ``name`` (or the quick units' memory ``helper`` at that
+        address, which may call it) and leave on an exception; returns the status."""
         # the callee reads USED (for cpu.instret), which is kept in a register
         self.emit(f"store i64 {self.used}, ptr {self.slot(self.env.ctl(USED))}")
         stub = None if self.direct_callbacks else self.env.stubs.get(name)
-        if stub is not None:  # through a stub that saves registers: the fast path keeps them
+        if helper is not None:
+            fp = f"i32 inttoptr (i64 {helper} to ptr)"
+        elif stub is not None:  # through a stub that saves registers: the fast path keeps them
             fp = f"{CALLBACK_CC} i32 inttoptr (i64 {stub} to ptr)"
         else:
             fp = f"i32 inttoptr (i64 {self.env.callbacks[name]} to ptr)"
@@ -563,6 +649,8 @@ class BlockGen:
         self.reload()
         if self.tlb:
             self.emit(f"%tlb = load ptr, ptr {self.slot(env.ctl(TLB))}")
+            if self.helper_tlb:
+                self.emit("%tlbi = ptrtoint ptr %tlb to i64")
         u = self.ins(f"load i64, ptr {self.slot(env.ctl(USED))}")
         self.emit(f"store i64 {u}, ptr %usedp")
         if self.counter is not None:
@@ -865,51 +953,6 @@ class BlockGen:
         self.branch_cold(c, bad, ok)
         self.label(ok)
 
-    def ram_check(self, addr: str, size: int) -> tuple[str, str, str]:
-        x = self.ins(f"sub i64 {addr}, {lit(self.env.ram_base, 64)}")
-        inb = self.ins(f"icmp ule i64 {x}, {self.env.ram_size - size}")
-        fast, slow = self.newlabel(), self.newlabel()
-        self.branch_hot(inb, fast, slow)
-        return x, fast, slow
-
-    def mem_check(self, addr: str, size: int, write: bool) -> tuple[str, str, str]:
-        """Branch to a fast label when ``addr`` is in main RAM (directly, or through the
-        software TLB under paging), else to a slow one; returns (RAM offset, fast, slow)."""
-        if self.fast:
-            return self.ram_check(addr, size)
-        return self.tlb_check(addr, size, write)
-
-    def tlb_check(self, addr: str, size: int, write: bool) -> tuple[str, str, str]:
-        """Like ram_check, through the software TLB: a hit needs the page's tag (of the
-        access kind) and the access inside that page."""
-        vpn = self.ins(f"lshr i64 {addr}, 12")
-        idx = self.ins(f"and i64 {vpn}, {TLB_ENTRIES - 1}")
-        e = self.ins(f"mul i64 {idx}, {TLB_WORDS}")
-        ep = self.ins(f"getelementptr i64, ptr %tlb, i64 {e}")
-        tp = self.ins(f"getelementptr i64, ptr {ep}, i64 1") if write else ep
-        tag = self.ins(f"load i64, ptr {tp}")
-        hit = self.ins(f"icmp eq i64 {tag}, {vpn}")
-        if size > 1:
-            last = self.ins(f"add i64 {addr}, {size - 1}")
-            vpn2 = self.ins(f"lshr i64 {last}, 12")
-            same = self.ins(f"icmp eq i64 {vpn2}, {vpn}")
-            hit = self.ins(f"and i1 {hit}, {same}")
-        ap = self.ins(f"getelementptr i64, ptr {ep}, i64 2")
-        addend = self.ins(f"load i64, ptr {ap}")
-        x = self.ins(f"add i64 {addr}, {addend}")
-        fast, slow = self.newlabel(), self.newlabel()
-        self.branch_hot(hit, fast, slow)
-        return x, fast, slow
-
-    def host_ptr(self, x: str, addr: str) -> str:
-        """Host pointer of RAM offset ``x`` (guest address ``addr``). Without the TLB it is
-        computed from the address itself, so the offset only feeds the bounds check and
-        a dependent load (pointer chasing) waits for one add less."""
-        if self.fast:
-            base = (self.env.ram_host - self.env.ram_base) & M64
-            return self.ins(f"getelementptr i8, ptr inttoptr (i64 {base} to ptr), i64 {addr}")
-        return self.ins(f"getelementptr i8, ptr inttoptr (i64 {self.env.ram_host} to ptr), i64 {x}")
-
     def op_load(self, op):
         w = op.dst.width
         size = w // 8
@@ -946,7 +989,11 @@ class BlockGen:
         size = w // 8
         addr, val = self.v(a), self.v(v)
         self.align_check(op, addr, size, Access.STORE)
-        if (self.fast or self.tlb) and size in (1, 2, 4, 8):
+        helper = self.store_helper(size)
+        if helper is not None:
+            lo = self.to_words(val, w)[0]
+            self.stored(self.callback("store", [addr, lo, str(self.k), *self.helper_tlb], helper))
+        elif (self.fast or self.tlb) and size in (1, 2, 4, 8):
             x, fast, slow = self.mem_check(addr, size, write=True)
             join = self.newlabel()
             self.label(fast)
@@ -959,12 +1006,12 @@ class BlockGen:
         else:
             self.slow_store(addr, size, val, w)
 
-    def code_page(self, x: str, width: int = 8) -> str:
-        """The ``width``-bit load of RAM's code-page bytes from the page of offset ``x``
-        on (16 bits: that page's byte and the next one's)."""
-        pg = self.ins(f"lshr i64 {x}, 12")
-        p = self.ins(f"getelementptr i8, ptr inttoptr (i64 {self.env.code_pages} to ptr), i64 {pg}")
-        return self.ins(f"load i{width}, ptr {p}, align 1")
+    def store_helper(self, size: int) -> int | None:
+        """In a quick unit, the address of the helper for a store of ``size`` bytes to
+        RAM (see quickmem), else None (the store is lowered inline)."""
+        if not self.direct_callbacks or not (self.fast or self.tlb):
+            return None
+        return self.env.store_helpers.get(store_helper_name(size, self.tlb))
 
     def code_check(self, x: str, size: int, join: str) -> None:
         """After a fast store of ``size`` bytes at RAM offset ``x``: on to ``join``
@@ -1000,7 +1047,10 @@ class BlockGen:
 
     def slow_store(self, addr: str, size: int, val: str, w: int) -> None:
         lo, hi = self.to_words(val, w)
-        st = self.callback("store", [addr, str(size), lo, hi, str(self.k)])
+        self.stored(self.callback("store", [addr, str(size), lo, hi, str(self.k)]))
+
+    def stored(self, st: str) -> None:
+        """After a store through Python (status ``st``): see code_written."""
         smc = self.status_bit(st, 2)
         if self.j in self.direct_stores:
             written, on = self.newlabel(), self.newlabel()
@@ -1192,8 +1242,12 @@ def lower_blocks(
         gen.stub_counters = {name: counters[name] for name in stubs if name in (counters or {})}
         funcs.append(gen.generate())
         decls |= gen.decls
-    weights = f"!{COLD_FIRST} = {_RARE_FIRST}\n!{HOT_FIRST} = {_RARE_SECOND}\n"
-    return "\n".join(sorted(decls)) + "\n\n" + "\n".join(funcs) + "\n" + weights
+    return "\n".join(sorted(decls)) + "\n\n" + "\n".join(funcs) + "\n" + branch_weights()
+
+
+def branch_weights() -> str:
+    """The metadata nodes branch_cold and branch_hot name, which every module defines."""
+    return f"!{COLD_FIRST} = {_RARE_FIRST}\n!{HOT_FIRST} = {_RARE_SECOND}\n"
 
 
 def callback_stubs(env: Env, triple: str) -> str:

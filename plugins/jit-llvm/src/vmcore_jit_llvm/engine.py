@@ -70,7 +70,7 @@ from vmcore.engines.evaluate import EarlyExit
 from vmcore.engines.interp import REGION, InterpEngine, chain_region
 from vmcore.ir import Access, Block, GuestTrap, mask
 from vmcore.memory import PAGE_SHIFT, BusError
-from vmcore_jit_llvm import codegen, fpnative
+from vmcore_jit_llvm import codegen, fpnative, quickmem
 from vmcore_jit_llvm.codegen import (
     CAUSE,
     EXIT,
@@ -628,6 +628,15 @@ class JitEngine(InterpEngine):
                 self._clear_table(table)
         return self._jit
 
+    def _store_helpers(self, tlb: bool) -> None:
+        """Compile the quick units' store helpers for RAM without paging, or through the
+        TLB, into the quick instance, once (see quickmem)."""
+        names = quickmem.helper_names(tlb)
+        if names[0] in self.env.store_helpers:
+            return
+        self._jit_quick.add(quickmem.store_helpers(self.env, tlb))
+        self.env.store_helpers.update({name: self._jit_quick.address(name) for name in names})
+
     def _table_address(self, mode: int) -> int:
         table = self._tables.get(mode)
         if table is None:
@@ -1043,6 +1052,9 @@ class JitEngine(InterpEngine):
                 if self._ncounters < len(self._counters):
                     counters[fname] = self._ncounters
                     self._ncounters += 1
+        if jit is self._jit_quick and self.env.ram_size > 0:
+            for tlb in {not fast for _, _, fast in names}:
+                self._store_helpers(tlb)
         job = _Job(jit, self.env, unit, names, [p for _, _, p in queue], self._generation)
         job.counters = counters
         job.entries = job_entries
@@ -1173,6 +1185,7 @@ class JitEngine(InterpEngine):
                 if other is not None:
                     self._graveyard.append(other)
             self._jit = self._jit_quick = self._jit_bg = None
+            self.env.store_helpers.clear()  # they lived in the quick instance
         self._nblocks = 0
         self.stats["native_flushes"] += 1
 
