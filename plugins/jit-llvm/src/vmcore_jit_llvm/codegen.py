@@ -207,7 +207,7 @@ def lit(value: int, width: int) -> str:
 
 class Emitter:
     """Text of LLVM IR in the making: numbered temporaries and labels, branch weights, and
-    the addressing of guest memory, which block functions and the quick units' memory
+    the addressing of guest memory, which block functions and the quick units' store
     helpers (see quickmem) share."""
 
     env: Env
