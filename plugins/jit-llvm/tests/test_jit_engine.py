@@ -778,8 +778,9 @@ def entered_past_head_program(outer, inner):
 
 
 def test_a_loop_entered_at_a_member_enters_its_region_there():
-    """The member of a loop region gets no function of its own: a stub enters the
-    region's quick code at it. The quick code goes round the loop only while the table
+    """The member of a loop region gets no function of its own: its table entry holds
+    the region's quick code, which the caller's pc (the ENTRY slot) enters at the member.
+    The quick code goes round the loop only while the table
     still holds it for the head; with anything else there (the region's full-level code
     once it lands) it leaves for that at the head."""
     words = entered_past_head_program(400, 1000)
@@ -828,9 +829,9 @@ def test_a_block_native_code_keeps_leaving_for_becomes_hot():
 
 
 def test_a_member_entered_often_is_recompiled_alone():
-    """After ``hot_entries`` entries its stub exits once (as a member's own quick unit
-    would), and the member is recompiled alone at the full level: a loop entered at a
-    member need not pass the head, where the region's optimised code would take over."""
+    """After ``hot_entries`` entries at a member the region exits once (as the member's
+    own quick unit would), and the member is recompiled alone at the full level: a loop
+    entered at a member need not pass the head, where the optimised region takes over."""
     words = entered_past_head_program(400, 1000)
     a = make_machine(InterpEngine, words)
     b = make_machine(jit(threshold=4000, background=True, hot_entries=20), words)

@@ -36,7 +36,8 @@ TRAP_PC = 4  #: its pc
 CAUSE = 5  #: trap cause, or Access of a misaligned access
 TVAL = 6  #: trap value, or the misaligned address
 TLB = 7  #: address of the running hart's software TLB for the current mode
-ENTRY = 8  #: which member a multi-entry unit is entered at (see BlockGen), 0 at its head
+ENTRY = 8  #: the pc a block function is entered for: every tail call and the dispatcher set
+#: it, and a unit with member entries switches on it (see BlockGen)
 NCTL = 9
 
 #: software TLB (paging on): direct-mapped by virtual page number, entries of three words
@@ -191,7 +192,8 @@ def store_helper_name(size: int, tlb: bool) -> str:
 
 
 def entry_name(fname: str, k: int) -> str:
-    """The stub entering unit function ``fname`` at its k-th member (see BlockGen)."""
+    """The name the entry counter of unit ``fname``'s k-th member entry goes by (see
+    BlockGen)."""
     return f"{fname}_e{k}"
 
 
@@ -318,12 +320,14 @@ class BlockGen(Emitter):
     (``targets``: a call through a function pointer, the callee's return); every other
     exit chains through the translation table as a single block's does.
 
-    A region may also be entered at the members in ``entries``, through one small stub
-    each (``<fname>_e<k>``: it stores k in the ENTRY slot and tail-calls the unit, whose
-    entry block switches on it). Then an edge back to the head stays inside only while
-    the table's entry for the head is still this function: once other code (the region
-    compiled at the full level) is installed there, the loop leaves for it, so that
-    entering at a member does not keep a loop in this code.
+    A region may also be entered at the members in ``entries``: their table entries hold
+    the unit's function too, and its entry block switches on the ENTRY slot, the pc every
+    caller stores there (a stub function per member cost CoreMark's quick units 5-11% of
+    their compile time: LLVM's code generator has a fixed cost per function). Then an
+    edge back to the head stays inside only while the table's entry for the head is
+    still this function: once other code (the region compiled at the full level) is
+    installed there, the loop leaves for it, so that entering at a member does not keep
+    a loop in this code.
     """
 
     def __init__(
@@ -341,11 +345,11 @@ class BlockGen(Emitter):
         self.env = env
         if entries and counter is not None:
             # its EXIT_HOT would resume at the head, wherever it was entered
-            raise ValueError("a unit with member entries counts at its stubs, not itself")
+            raise ValueError("a unit with member entries counts them, not itself")
         #: members other than the head it can be entered at (see the class docstring)
         self.entries = entries
-        #: stub name -> index of its entry counter (see entry_stub)
-        self.stub_counters: dict[str, int] = {}
+        #: entry_name of a member entry -> index of its entry counter (see member_entries)
+        self.entry_counters: dict[str, int] = {}
         #: call the C callbacks directly rather than through the register-saving stubs:
         #: for code compiled at -O0, whose fast instruction selector handles C calls but
         #: not the stubs' convention (it spills around calls anyway)
@@ -619,6 +623,8 @@ class BlockGen(Emitter):
         self.label(lc)
         fpp = self.ins(f"getelementptr i64, ptr {ep}, i64 1")
         f = self.ins(f"load ptr, ptr {fpp}")
+        # the callee may be a region entered at a member (see member_entries)
+        self.emit(f"store i64 {target}, ptr {self.slot(env.ctl(ENTRY))}")
         r = self.ins(f"musttail call {self.env.cc} i64 {f}(ptr %S)")
         self.emit(f"ret i64 {r}")
         self.label(lr)
@@ -669,13 +675,7 @@ class BlockGen(Emitter):
             self.emit(f"store i64 {EXIT_HOT}, ptr {self.slot(env.ctl(EXIT))}")
             self.emit(f"ret i64 {lit(self.block.pc, 64)}")
         elif self.entries:
-            ep = self.slot(env.ctl(ENTRY))
-            e = self.ins(f"load i64, ptr {ep}")
-            self.emit(f"store i64 0, ptr {ep}")
-            arms = " ".join(
-                f"i64 {k}, label %{self.local[pc]}" for k, pc in enumerate(self.entries, 1)
-            )
-            self.emit(f"switch i64 {e}, label %B0 [ {arms} ]")
+            self.member_entries()
         else:
             self.emit("br label %B0")
         for i, block in enumerate(self.blocks):
@@ -687,41 +687,38 @@ class BlockGen(Emitter):
             used = self.ins("phi i64 " + ", ".join(f"[{u}, %{c}]" for _, u, c in incoming))
             self.emit_leave(kind, target, used)
         body = "\n".join(self.lines)
-        stubs = "".join(self.entry_stub(k, pc) for k, pc in enumerate(self.entries, 1))
-        return f"define {self.env.cc} i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n{stubs}"
+        return f"define {self.env.cc} i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n"
 
-    def entry_stub(self, k: int, pc: int) -> str:
-        """The stub entering this unit at member ``pc`` (the k-th entry). With an entry
-        counter (``stub_counters``) it exits once, after ``hot_entries`` entries, to have
-        that member recompiled alone at the full level, as a quick unit of its own would:
-        a loop entered there need not pass its head, where it would leave for the
-        region's optimised code."""
-        env, cc, name = self.env, self.env.cc, entry_name(self.fname, k)
-        lines = [f"define {cc} i64 @{name}(ptr %S) {{", "entry:"]
-        counter = self.stub_counters.get(name)
-        if counter is not None:
-            lines += [
-                f"  %cp = getelementptr i64, ptr inttoptr (i64 {env.counters} to ptr), "
-                f"i64 {counter}",
-                "  %c = load i64, ptr %cp",
-                "  %c1 = add i64 %c, 1",
-                "  store i64 %c1, ptr %cp",
-                f"  %h = icmp eq i64 %c1, {env.hot_entries}",
-                f"  br i1 %h, label %hot, label %go, !prof !{COLD_FIRST}",
-                "hot:",
-                f"  %xp = getelementptr i64, ptr %S, i64 {env.ctl(EXIT)}",
-                f"  store i64 {EXIT_HOT}, ptr %xp",
-                f"  ret i64 {lit(pc, 64)}",
-                "go:",
-            ]
-        lines += [
-            f"  %p = getelementptr i64, ptr %S, i64 {env.ctl(ENTRY)}",
-            f"  store i64 {k}, ptr %p",
-            f"  %r = musttail call {cc} i64 @{self.fname}(ptr %S)",
-            "  ret i64 %r",
-            "}",
-        ]
-        return "\n".join(lines) + "\n"
+    def member_entries(self) -> None:
+        """The entry block of a unit with member entries: on to the member whose pc the
+        caller stored in the ENTRY slot, else to the head. A member with an entry counter
+        (``entry_counters``) exits once, after ``hot_entries`` entries, to have it
+        recompiled alone at the full level, as a quick unit of its own would: a loop
+        entered there need not pass its head, where it would leave for the region's
+        optimised code."""
+        env = self.env
+        e = self.ins(f"load i64, ptr {self.slot(env.ctl(ENTRY))}")
+        counted = []
+        arms = []
+        for k, pc in enumerate(self.entries, 1):
+            counter = self.entry_counters.get(entry_name(self.fname, k))
+            label = self.local[pc] if counter is None else self.newlabel()
+            if counter is not None:
+                counted.append((label, counter, pc))
+            arms.append(f"i64 {lit(pc, 64)}, label %{label}")
+        self.emit(f"switch i64 {e}, label %B0 [ {' '.join(arms)} ]")
+        for label, counter, pc in counted:
+            self.label(label)
+            cp = self.ins(
+                f"getelementptr i64, ptr inttoptr (i64 {env.counters} to ptr), i64 {counter}"
+            )
+            c = self.ins(f"add i64 {self.ins(f'load i64, ptr {cp}')}, 1")
+            self.emit(f"store i64 {c}, ptr {cp}")
+            hot, go = self.newlabel(), self.local[pc]
+            self.branch_cold(self.ins(f"icmp eq i64 {c}, {env.hot_entries}"), hot, go)
+            self.label(hot)
+            self.emit(f"store i64 {EXIT_HOT}, ptr {self.slot(env.ctl(EXIT))}")
+            self.emit(f"ret i64 {lit(pc, 64)}")
 
     def gen_block(self, i: int, block: Block) -> None:
         """One block: the budget check, then its ops (``self.block`` is ``block``)."""
@@ -1233,7 +1230,7 @@ def lower_blocks(
     registers in LLVM registers; ``targets`` gives a function, per block pc, the pcs that
     block's indirect jump was seen to reach (see BlockGen); ``direct_callbacks`` is
     BlockGen's; ``entries`` gives a region the members it may also be entered at, through
-    stubs ``<function>_e1``, ``_e2`` ... (see BlockGen)."""
+    the ENTRY slot (see BlockGen)."""
     funcs, decls = [], set()
     for fname, block, fast in blocks:
         counter = (counters or {}).get(fname)
@@ -1241,8 +1238,8 @@ def lower_blocks(
         promoted = fname in (promote or ())
         more = (entries or {}).get(fname, ())
         gen = BlockGen(env, block, fname, fast, counter, promoted, seen, direct_callbacks, more)
-        stubs = [entry_name(fname, k) for k in range(1, len(more) + 1)]
-        gen.stub_counters = {name: counters[name] for name in stubs if name in (counters or {})}
+        names = [entry_name(fname, k) for k in range(1, len(more) + 1)]
+        gen.entry_counters = {n: counters[n] for n in names if n in (counters or {})}
         funcs.append(gen.generate())
         decls |= gen.decls
     return "\n".join(sorted(decls)) + "\n\n" + "\n".join(funcs) + "\n" + branch_weights()
@@ -1277,6 +1274,7 @@ def dispatcher(env: Env) -> str:
 define i64 @vm_dispatch(ptr %S, ptr %T, i64 %pc0) {{
 entry:
   %exitp = getelementptr i64, ptr %S, i64 {ex}
+  %entp = getelementptr i64, ptr %S, i64 {env.ctl(ENTRY)}
   br label %loop
 loop:
   %pc = phi i64 [%pc0, %entry], [%npc, %call]
@@ -1293,6 +1291,7 @@ miss:
 call:
   %fpp = getelementptr i64, ptr %ep, i64 1
   %f = load ptr, ptr %fpp
+  store i64 %pc, ptr %entp
   %npc = call {env.cc} i64 %f(ptr %S)
   %e = load i64, ptr %exitp
   %z = icmp eq i64 %e, 0

@@ -22,8 +22,8 @@ _unlocked), so the hart keeps running the quick code meanwhile, and finished uni
 installed at the next slice; a unit whose page is written while it compiles is
 discarded. Quick units compile inline: until they land, their blocks would run on
 interp, a hundred times slower. A loop's quick code is also entered at the member blocks
-queued with it, through stubs (see _fold_members and codegen.BlockGen), rather than each
-member compiled alone.
+queued with it (see _fold_members and codegen.BlockGen), rather than each member
+compiled alone.
 
 Native execution. The hart's state list is copied into a native uint64 buffer (the ISA's
 slots followed by a few control slots: instructions used, the limit, the exit reason and
@@ -422,10 +422,6 @@ class _Job:
             )
             self.mod = self.jit.add(self.text)
             self.addresses = {fname: self.jit.address(fname) for fname, _, _ in self.names}
-            for fname, pcs in self.entries.items():
-                for k in range(1, len(pcs) + 1):
-                    stub = codegen.entry_name(fname, k)
-                    self.addresses[stub] = self.jit.address(stub)
         except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread
             self.error = exc
         self.ns = time.perf_counter_ns() - t0
@@ -1003,10 +999,10 @@ class JitEngine(InterpEngine):
     @staticmethod
     def _fold_members(quick: list, loops: list) -> tuple[list, dict[int, tuple[int, ...]]]:
         """Take out of ``quick`` the single blocks that are members of a region in
-        ``loops``: the region's quick code is entered at them instead (a stub each, see
-        codegen.BlockGen). Returns the rest of ``quick`` and, per region head, its members
-        taken. Compiled one by one, lists' state machine added 16 functions to its region's
-        module, 50 KB of LLVM IR and 11 ms of inline compile."""
+        ``loops``: the region's quick code is entered at them instead (see
+        codegen.BlockGen.member_entries). Returns the rest of ``quick`` and, per region
+        head, its members taken. Compiled one by one, lists' state machine added 16
+        functions to its region's module, 50 KB of LLVM IR and 11 ms of inline compile."""
         member_of = {b.pc: q[0][0].pc for q in loops if len(q[0]) > 1 for b in q[0][1:]}
         rest, taken = [], defaultdict(list)
         for q in quick:
@@ -1043,7 +1039,7 @@ class JitEngine(InterpEngine):
             for fname, _, _ in names:
                 if fname in job_entries:
                     # not a loop's own function (its full-level code is on its way), but
-                    # each of its member entries (see codegen.BlockGen.entry_stub)
+                    # each of its member entries (see codegen.BlockGen.member_entries)
                     pcs = job_entries[fname]
                     counted_names += [codegen.entry_name(fname, k) for k in range(1, len(pcs) + 1)]
                 else:
@@ -1104,8 +1100,7 @@ class JitEngine(InterpEngine):
             entry = (self._trampoline(blk.mode, blk.pc), len(blk.insns), REGION, self._trap_box)
             self.cache.add(blk.mode, blk.pc, entry, pages)
             members = {b.pc: b for b in blocks} if fname in job.entries else {}
-            for k, pc in enumerate(job.entries.get(fname, ()), 1):
-                addr = job.addresses[codegen.entry_name(fname, k)]
+            for pc in job.entries.get(fname, ()):  # the function itself (codegen.BlockGen)
                 self._native[blk.mode][pc] = addr
                 self._install(blk.mode, pc, addr)
                 for page in pages:
