@@ -663,17 +663,7 @@ class BlockGen(Emitter):
         u = self.ins(f"load i64, ptr {self.slot(env.ctl(USED))}")
         self.emit(f"store i64 {u}, ptr %usedp")
         if self.counter is not None:
-            cp = self.ins(
-                f"getelementptr i64, ptr inttoptr (i64 {env.counters} to ptr), i64 {self.counter}"
-            )
-            c = self.ins(f"load i64, ptr {cp}")
-            c1 = self.ins(f"add i64 {c}, 1")
-            self.emit(f"store i64 {c1}, ptr {cp}")
-            hot = self.ins(f"icmp eq i64 {c1}, {env.hot_entries}")
-            self.branch_cold(hot, "hot", "B0")
-            self.label("hot")
-            self.emit(f"store i64 {EXIT_HOT}, ptr {self.slot(env.ctl(EXIT))}")
-            self.emit(f"ret i64 {lit(self.block.pc, 64)}")
+            self.count_entry(self.counter, self.block.pc, "B0", hot="hot")
         elif self.entries:
             self.member_entries()
         else:
@@ -696,9 +686,8 @@ class BlockGen(Emitter):
         recompiled alone at the full level, as a quick unit of its own would: a loop
         entered there need not pass its head, where it would leave for the region's
         optimised code."""
-        env = self.env
-        e = self.ins(f"load i64, ptr {self.slot(env.ctl(ENTRY))}")
-        counted = []
+        e = self.ins(f"load i64, ptr {self.slot(self.env.ctl(ENTRY))}")
+        counted = []  # (label, counter, member pc)
         arms = []
         for k, pc in enumerate(self.entries, 1):
             counter = self.entry_counters.get(entry_name(self.fname, k))
@@ -709,16 +698,21 @@ class BlockGen(Emitter):
         self.emit(f"switch i64 {e}, label %B0 [ {' '.join(arms)} ]")
         for label, counter, pc in counted:
             self.label(label)
-            cp = self.ins(
-                f"getelementptr i64, ptr inttoptr (i64 {env.counters} to ptr), i64 {counter}"
-            )
-            c = self.ins(f"add i64 {self.ins(f'load i64, ptr {cp}')}, 1")
-            self.emit(f"store i64 {c}, ptr {cp}")
-            hot, go = self.newlabel(), self.local[pc]
-            self.branch_cold(self.ins(f"icmp eq i64 {c}, {env.hot_entries}"), hot, go)
-            self.label(hot)
-            self.emit(f"store i64 {EXIT_HOT}, ptr {self.slot(env.ctl(EXIT))}")
-            self.emit(f"ret i64 {lit(pc, 64)}")
+            self.count_entry(counter, pc, self.local[pc])
+
+    def count_entry(self, counter: int, pc: int, go: str, hot: str | None = None) -> None:
+        """Count an entry at ``pc`` in the engine's entry counter ``counter``; at the
+        ``hot_entries``-th, exit (EXIT_HOT) to have the code at ``pc`` recompiled at the
+        full level, else go on to label ``go`` (``hot``: the exit's label)."""
+        env = self.env
+        cp = self.ins(f"getelementptr i64, ptr inttoptr (i64 {env.counters} to ptr), i64 {counter}")
+        c = self.ins(f"add i64 {self.ins(f'load i64, ptr {cp}')}, 1")
+        self.emit(f"store i64 {c}, ptr {cp}")
+        hot = hot or self.newlabel()
+        self.branch_cold(self.ins(f"icmp eq i64 {c}, {env.hot_entries}"), hot, go)
+        self.label(hot)
+        self.emit(f"store i64 {EXIT_HOT}, ptr {self.slot(env.ctl(EXIT))}")
+        self.emit(f"ret i64 {lit(pc, 64)}")
 
     def gen_block(self, i: int, block: Block) -> None:
         """One block: the budget check, then its ops (``self.block`` is ``block``)."""

@@ -1091,23 +1091,11 @@ class JitEngine(InterpEngine):
             raise job.error
         names, jit, text, mod, unit = job.names, job.jit, job.text, job.mod, job.unit
         for (fname, blocks, _), pages in zip(names, job.pages, strict=True):
-            blk = blocks[0]
             addr = job.addresses[fname]
-            self._native[blk.mode][blk.pc] = addr
-            self._install(blk.mode, blk.pc, addr)
-            for page in pages:
-                self._native_pages[page].append((blk.mode, blk.pc))
-            entry = (self._trampoline(blk.mode, blk.pc), len(blk.insns), REGION, self._trap_box)
-            self.cache.add(blk.mode, blk.pc, entry, pages)
+            self._install_entry(blocks[0], addr, pages)
             members = {b.pc: b for b in blocks} if fname in job.entries else {}
             for pc in job.entries.get(fname, ()):  # the function itself (codegen.BlockGen)
-                self._native[blk.mode][pc] = addr
-                self._install(blk.mode, pc, addr)
-                for page in pages:
-                    self._native_pages[page].append((blk.mode, pc))
-                n = len(members[pc].insns)
-                entry = (self._trampoline(blk.mode, pc), n, REGION, self._trap_box)
-                self.cache.add(blk.mode, pc, entry, pages)
+                self._install_entry(members[pc], addr, pages)
                 self.stats["member_entries"] += 1
         nblocks = sum(len(blocks) for _, blocks, _ in names)
         self._nblocks += nblocks
@@ -1119,6 +1107,17 @@ class JitEngine(InterpEngine):
             from vmcore_jit_llvm.dump import dump_unit
 
             dump_unit(Path(self.options.dump), unit, text, mod, jit, names)
+
+    def _install_entry(self, blk: Block, addr: int, pages: set[int]) -> None:
+        """Native code at ``addr`` runs from block ``blk`` on: in the translation table,
+        and in interp's cache (through a trampoline), dropped with any of ``pages``."""
+        mode, pc = blk.mode, blk.pc
+        self._native[mode][pc] = addr
+        self._install(mode, pc, addr)
+        for page in pages:
+            self._native_pages[page].append((mode, pc))
+        entry = (self._trampoline(mode, pc), len(blk.insns), REGION, self._trap_box)
+        self.cache.add(mode, pc, entry, pages)
 
     def _trampoline(self, mode: int, pc: int) -> Any:
         """The interp cache entry of a native block: a "region" that runs native code."""

@@ -31,14 +31,11 @@ class _HelperGen(Emitter):
     def __init__(self, env: Env, tlb: bool) -> None:
         self.env = env
         self.fast = not tlb
-        self.lines = []
-        self.n = 0
-        self.cur = "entry"
 
     def store(self, size: int) -> str:
         """``i32 @vm_store<size>_<ram|tlb>(i64 addr, i64 value, i64 k[, i64 tlb])``: the
         status of Python's store callback, or 0 (the store went to RAM)."""
-        self.lines, self.n = [], 0
+        self.lines, self.n, self.cur = [], 0, "entry"
         params = "i64 %addr, i64 %val, i64 %k" + ("" if self.fast else ", i64 %tlbi")
         self.label("entry")
         if not self.fast:
