@@ -842,3 +842,38 @@ def test_a_member_entered_often_is_recompiled_alone():
     assert a.run() == b.run() == "halt" and snapshot(a) == snapshot(b)
     assert eng.stats["member_entries"] == 1
     assert tiered.count(BASE + 4 * 6) == 1, "the member, once, after 20 entries"
+
+
+def two_block_loop(n):
+    """A loop of two blocks (a region on interp), 4 instructions an iteration, run n times
+    in one call."""
+    return [
+        *const(2, n),
+        enc(ADDI, 1, 1, imm=3),  # head
+        enc(BEQ, 0, 5, 0, imm=2),  # r5 is 0: on to "back"
+        enc(ADDI, 6, 6, imm=1),
+        enc(ADDI, 2, 2, imm=-1),  # back
+        enc(BNE, 0, 2, 0, imm=-4),
+        enc(LI, 0, imm=0),
+        enc(HALT),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("n", "loop_call", "compiled"),
+    [(1000, 2000, True), (100, 2000, False), (1000, 0, False)],
+)
+def test_a_loop_running_long_in_one_call_is_hot_at_once(n, loop_call, compiled):
+    """A loop that runs ``loop_call`` instructions in one call is compiled then, far below
+    ``region_threshold`` (20,000 here), and finishes natively; one whose call ends sooner
+    (a start-up loop) stays on interp, as does every loop with ``loop_call`` 0. Either
+    way the state matches interp's."""
+    a = make_machine(InterpEngine, two_block_loop(n))
+    b = make_machine(jit(threshold=4000, loop_call=loop_call), two_block_loop(n))
+    assert a.run() == b.run() == "halt"
+    assert snapshot(a) == snapshot(b)
+    stats = b.engine.stats
+    assert (stats["native_regions"] >= 1) is compiled
+    assert (stats["native_insns"] > 0) is compiled
+    if compiled:  # cut near loop_call: almost all of the rest ran natively
+        assert 4 * n - loop_call - 100 < stats["native_insns"] <= 4 * n - loop_call

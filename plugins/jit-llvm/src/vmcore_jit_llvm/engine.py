@@ -1,14 +1,15 @@
 """The ``jit`` engine: interp for cold code, LLVM-compiled native blocks for hot code.
 
-Tiering. Every block first runs on the inherited :class:`~vmcore.engines.interp.InterpEngine`
-path, which counts how often each block runs (its instructions plus ENTRY_WEIGHT per run).
-A block that reaches ``threshold`` is queued; so is every block of a loop region interp
-builds (here its blocks' runnables chained, see _region_function) once it reaches
-``region_threshold``, plus the region itself as one native function in which branches
-between its blocks are plain jumps. The counters of blocks ending in an
-indirect jump remember the targets seen; a region takes in the blocks those lead to when
-they lead back into it (a call through a function pointer and its return), and such a
-jump becomes a switch over the members seen, with the table for any other target.
+Tiering. Every block first runs on the inherited
+:class:`~vmcore.engines.interp.InterpEngine` path, which counts how often each block runs
+(its instructions plus ENTRY_WEIGHT per run). A block that reaches ``threshold`` is
+queued; so is every block of a loop region interp builds (here its blocks' runnables
+chained, see _region_function) once it reaches ``region_threshold`` or runs ``loop_call``
+instructions in one call, plus the region itself as one native function in which branches
+between its blocks are plain jumps. The counters of blocks ending in an indirect jump
+remember the targets seen; a region takes in the blocks those lead to when they lead back
+into it (a call through a function pointer and its return), and such a jump becomes a
+switch over the members seen, with the table for any other target.
 Queued units are compiled together into one LLVM module per MCJIT instance: loops with the
 full optimisation level, straight-line blocks with ``quick_opt``
 (LLVM compiles those several times faster; they are entered through the table anyway); a
@@ -193,6 +194,10 @@ class JitOptions:
     region_threshold: int | None = attrs.field(
         default=None, converter=attrs.converters.optional(int)
     )
+    #: ... or a loop that runs this many instructions in one call, without leaving: it
+    #: is hot at once (start-up loops run a few hundred a call, a program's own loops
+    #: thousands; 0: only ``region_threshold`` counts)
+    loop_call: int = attrs.field(default=2000, converter=int)
     #: compile the queue once it holds this many blocks
     batch: int = attrs.field(default=64, converter=int)
     #: native blocks before the native cache is flushed whole
@@ -227,6 +232,7 @@ class JitOptions:
         env = {
             "threshold": "VMCORE_JIT_THRESHOLD",
             "region_threshold": "VMCORE_JIT_REGION_THRESHOLD",
+            "loop_call": "VMCORE_JIT_LOOP_CALL",
             "batch": "VMCORE_JIT_BATCH",
             "max_blocks": "VMCORE_JIT_MAX_BLOCKS",
             "opt": "VMCORE_JIT_OPT",
@@ -717,6 +723,12 @@ class JitEngine(InterpEngine):
         # per name for the garbage collector to walk)
 
         if kind is REGION:
+            # a call on interp runs at most call_limit instructions: a loop's first call
+            # would otherwise take the whole slice (200,000 instructions); one that was cut
+            # there (it retired more than call_limit less its longest block) is hot
+            loop_call = self.options.loop_call
+            call_limit = min(loop_call, region_threshold) if loop_call > 0 else region_threshold
+            long_call = call_limit - max(map(len, ent[3]), default=0) if loop_call > 0 else 1 << 62
 
             def counted(
                 S: Any,
@@ -730,19 +742,19 @@ class JitEngine(InterpEngine):
                 ent: tuple = ent,
                 native: dict = native,
                 region_threshold: int = region_threshold,
+                call_limit: int = call_limit,
+                long_call: int = long_call,
             ) -> int:
                 if eager:
                     engine._hot(C, mode, pc, ent)
                     if pc in native:
                         return engine._enter(C, pc, C.loop_limit, mode)
-                # a call on interp runs at most region_threshold instructions: a loop's
-                # first call would otherwise take the whole slice (200,000 instructions)
-                C.loop_limit = min(C.loop_limit, region_threshold)
+                C.loop_limit = min(C.loop_limit, call_limit)
                 try:
                     return fn(S, C)
                 finally:
                     heat[0] += C.iters + ENTRY_WEIGHT
-                    if heat[0] >= region_threshold:
+                    if heat[0] >= region_threshold or C.iters > long_call:
                         engine._hot(C, mode, pc, ent)
 
         else:
