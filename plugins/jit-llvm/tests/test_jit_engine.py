@@ -47,7 +47,7 @@ from vmcore.engines.interp import InterpEngine
 from vmcore.machine import StopReason
 from vmcore.memory import PAGE_SIZE
 from vmcore.testing.ir_conformance import IRHarness, halt_insn
-from vmcore_jit_llvm.engine import MISS_LIMIT, JitEngine, JitOptions, _Native
+from vmcore_jit_llvm.engine import MISS_LIMIT, JitEngine, JitOptions, _Native, _Setup
 
 DATA = 0x8000
 
@@ -132,13 +132,27 @@ def test_background_compile_matches_and_goes_native():
 
 
 def held_compiles(words, engine):
-    """An interp machine and one on ``engine`` whose compiler thread receives nothing:
-    its jobs collect in ``held`` until given to ``submit``."""
+    """An interp machine and one on ``engine`` whose compiler thread receives no compile
+    jobs: they collect in ``held`` until given to ``submit`` (the native set-up still goes
+    through)."""
     a = make_machine(InterpEngine, words)
     b = make_machine(engine, words)
     held = []
-    submit, b.engine._compiler.submit = b.engine._compiler.submit, held.append
-    return a, b, held, submit
+    b.engine._compiler.submit = hold_jobs(b.engine._compiler.submit, held)
+    return a, b, held, b.engine._compiler.submit.submit
+
+
+def hold_jobs(submit, held):
+    """A compiler's ``submit`` that keeps compile jobs in ``held`` (see held_compiles)."""
+
+    def hold(job):
+        if isinstance(job, _Setup):
+            submit(job)
+        else:
+            held.append(job)
+
+    hold.submit = submit
+    return hold
 
 
 def test_background_loop_runs_quick_code_until_its_optimised_code_lands():
@@ -244,7 +258,8 @@ def test_background_compile_of_a_rewritten_page_is_discarded():
     b = make_machine(jit(hot_entries=100, background=True), words)
     eng = b.engine
     held = []
-    submit, eng._compiler.submit = eng._compiler.submit, held.append
+    eng._compiler.submit = hold_jobs(eng._compiler.submit, held)
+    submit = eng._compiler.submit.submit
     for _ in range(3):  # counted on interp; native until hot; queued, sent at a slice start
         b.run(limit=5_000)
     assert held, "the hot blocks' tier-2 recompile should have been sent to the compiler"
@@ -877,3 +892,27 @@ def test_a_loop_running_long_in_one_call_is_hot_at_once(n, loop_call, compiled):
     assert (stats["native_insns"] > 0) is compiled
     if compiled:  # cut near loop_call: almost all of the rest ran natively
         assert 4 * n - loop_call - 100 < stats["native_insns"] <= 4 * n - loop_call
+
+
+def test_native_setup_is_made_on_the_compiler_thread_or_else_inline():
+    """The first run hands the MCJIT instances and the dispatcher to the compiler thread;
+    when the first unit needs them before that thread got to them (here it never does),
+    the main thread makes them itself instead of waiting, and the run matches interp."""
+    words = loop_program(300_000)
+    a = make_machine(InterpEngine, words)
+    b = make_machine(jit(background=True), words)
+    eng = b.engine
+    sent = []
+    eng._compiler.submit = sent.append  # the thread receives nothing at all
+    a.run(limit=1)
+    b.run(limit=1)
+    assert len(sent) == 1 and isinstance(sent[0], _Setup), "the set-up went first"
+    assert eng._jit is None and not sent[0].ready.is_set()
+    for _ in range(3):
+        a.run(limit=20_000)
+        b.run(limit=20_000)
+        assert snapshot(a) == snapshot(b)
+    assert sent[0].ready.is_set() and eng._jit is sent[0].full
+    assert eng.stats["native_insns"] > 0, "the quick code ran on the inline set-up"
+    sent[0].run()  # the compiler thread's turn, late: nothing left to do
+    assert eng._jit is sent[0].full
