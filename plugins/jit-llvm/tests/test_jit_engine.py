@@ -895,18 +895,22 @@ def test_a_loop_running_long_in_one_call_is_hot_at_once(n, loop_call, compiled):
 
 
 def test_native_setup_is_made_on_the_compiler_thread_or_else_inline():
-    """The first run hands the MCJIT instances and the dispatcher to the compiler thread;
-    when the first unit needs them before that thread got to them (here it never does),
-    the main thread makes them itself instead of waiting, and the run matches interp."""
+    """The first loop interp finds hands the MCJIT instances and the dispatcher to the
+    compiler thread; when the first unit needs them before that thread got to them (here
+    it never does), the main thread makes them itself instead of waiting, and the run
+    matches interp."""
     words = loop_program(300_000)
     a = make_machine(InterpEngine, words)
-    b = make_machine(jit(background=True), words)
+    b = make_machine(jit(threshold=4000, background=True), words)
     eng = b.engine
     sent = []
     eng._compiler.submit = sent.append  # the thread receives nothing at all
     a.run(limit=1)
     b.run(limit=1)
-    assert len(sent) == 1 and isinstance(sent[0], _Setup), "the set-up went first"
+    assert not sent, "no loop yet"
+    a.run(limit=1000)
+    b.run(limit=1000)
+    assert len(sent) == 1 and isinstance(sent[0], _Setup), "the loop sent the set-up"
     assert eng._jit is None and not sent[0].ready.is_set()
     for _ in range(3):
         a.run(limit=20_000)

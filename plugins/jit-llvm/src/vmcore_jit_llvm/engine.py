@@ -698,9 +698,11 @@ class JitEngine(InterpEngine):
         return _Setup(quick_opt, self.options.opt, text, names, self._background())
 
     def _start_native(self) -> None:
-        """Have the compiler thread make the native infrastructure while the hart starts
-        on interp: creating three MCJIT instances and compiling the dispatcher and the
-        helpers cost every run 6-8 ms on the main thread before its first unit."""
+        """Have the compiler thread make the native infrastructure while the hart runs on
+        interp, from the first loop interp finds (lists: in glibc's start-up, about 40 ms
+        before its first unit): creating the MCJIT instances and compiling the dispatcher
+        and the helpers cost every run 6-8 ms on the main thread. A program without loops
+        (most tests) makes none of it unless it compiles."""
         if self._jit is None and self._setup is None and self._background():
             self._setup = self._new_setup()
             self._compiler.submit(self._setup)
@@ -801,6 +803,7 @@ class JitEngine(InterpEngine):
         # per name for the garbage collector to walk)
 
         if kind is REGION:
+            self._start_native()  # a program with loops is likely to compile something
             # a call on interp runs at most call_limit instructions: a loop's first call
             # would otherwise take the whole slice (200,000 instructions); one that was cut
             # there (it retired more than call_limit less its longest block) is hot
@@ -1282,7 +1285,6 @@ class JitEngine(InterpEngine):
                 self._graveyard.clear()
                 if self._jit is None:
                     self._sites = []
-            self._start_native()
             if self._queue:
                 self._compile_queue()
             self._collect()
