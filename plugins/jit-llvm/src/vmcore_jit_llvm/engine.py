@@ -609,7 +609,6 @@ class JitEngine(InterpEngine):
         self._graveyard: list[_Native] = []
         #: the native infrastructure, being made on the compiler thread (_start_native)
         self._setup: _Setup | None = None
-        self._setup_helpers = quickmem.helper_names(False)
         self._depth = 0  # native frames on the stack
         self._exc: BaseException | None = None
         self._cpu: Cpu | None = None
@@ -673,9 +672,8 @@ class JitEngine(InterpEngine):
                 for name in codegen.CALLBACK_ARITY
                 if f"vm_cb_{name}" in addr
             }
-            self.env.store_helpers.update(
-                {name: addr[name] for name in self._setup_helpers if name in addr}
-            )
+            helpers = quickmem.helper_names(False)  # in the set-up without paging
+            self.env.store_helpers.update({name: addr[name] for name in helpers if name in addr})
             self._dispatch = _DISPATCH(addr["vm_dispatch"])
             self._miss_stub = addr["vm_miss"]
             for _mode, table in self._tables.items():
@@ -694,7 +692,7 @@ class JitEngine(InterpEngine):
         if quick_opt is not None and self.env.ram_size > 0:
             # the store helpers without paging: all a user-mode program needs
             text += quickmem.store_helpers(self.env, False)
-            names += self._setup_helpers
+            names += quickmem.helper_names(False)
         return _Setup(quick_opt, self.options.opt, text, names, self._background())
 
     def _start_native(self) -> None:
