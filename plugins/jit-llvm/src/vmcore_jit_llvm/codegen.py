@@ -92,6 +92,11 @@ _CC_HOSTS = ("x86_64", "aarch64", "arm64")
 #: needs registers saves none on entry and restores none before jumping on (only the
 #: dispatcher, entered from C, saves them, once per native run)
 BLOCK_CC = "ghccc"
+#: attributes of every function the engine defines. Nothing unwinds through native code
+#: (the callbacks are ctypes functions: a Python exception in one never crosses it, and
+#: SoftFloat is C), so ``nounwind``: LLVM then emits no unwind tables, which MCJIT would
+#: register with the host's unwinder for every module (-O0 units compile 8% faster)
+FN_ATTRS = "nounwind"
 
 
 def block_cc(triple: str) -> str:
@@ -703,7 +708,7 @@ class BlockGen(Emitter):
             incoming = ", ".join(f"[{v}, %{c}]" for v, c in self.returns)
             self.emit(f"ret i64 {self.ins(f'phi i64 {incoming}')}")
         body = "\n".join(self.lines)
-        return f"define {self.env.cc} i64 @{self.fname}(ptr %S) {{\n{body}\n}}\n"
+        return f"define {self.env.cc} i64 @{self.fname}(ptr %S) {FN_ATTRS} {{\n{body}\n}}\n"
 
     def member_entries(self) -> None:
         """The entry block of a unit with member entries: on to the member whose pc the
@@ -1279,7 +1284,7 @@ def callback_stubs(env: Env, triple: str) -> str:
     for name, arity in CALLBACK_ARITY.items():
         params = ", ".join(f"i64 %a{i}" for i in range(arity))
         out.append(
-            f"define {CALLBACK_CC} i32 @vm_cb_{name}({params}) noinline {{\n"
+            f"define {CALLBACK_CC} i32 @vm_cb_{name}({params}) noinline {FN_ATTRS} {{\n"
             f"  %r = call i32 inttoptr (i64 {env.callbacks[name]} to ptr)({params})\n"
             "  ret i32 %r\n}\n"
         )
@@ -1291,7 +1296,7 @@ def dispatcher(env: Env) -> str:
     empty table entry points to."""
     ex = env.ctl(EXIT)
     return f"""
-define i64 @vm_dispatch(ptr %S, ptr %T, i64 %pc0) {{
+define i64 @vm_dispatch(ptr %S, ptr %T, i64 %pc0) {FN_ATTRS} {{
 entry:
   %exitp = getelementptr i64, ptr %S, i64 {ex}
   %entp = getelementptr i64, ptr %S, i64 {env.ctl(ENTRY)}
@@ -1320,7 +1325,7 @@ out:
   ret i64 %npc
 }}
 
-define {env.cc} i64 @vm_miss(ptr %S) {{
+define {env.cc} i64 @vm_miss(ptr %S) {FN_ATTRS} {{
   %exitp = getelementptr i64, ptr %S, i64 {ex}
   store i64 {EXIT_MISS}, ptr %exitp
   ret i64 -1

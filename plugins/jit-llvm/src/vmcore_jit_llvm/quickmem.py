@@ -21,7 +21,7 @@ helpers as well (1.26 MB) saved little more and made the quick code slower.
 
 from __future__ import annotations
 
-from vmcore_jit_llvm.codegen import Emitter, Env, branch_weights, store_helper_name
+from vmcore_jit_llvm.codegen import FN_ATTRS, Emitter, Env, branch_weights, store_helper_name
 
 #: store sizes in bytes that have helpers (others call Python directly)
 SIZES = (1, 2, 4, 8)
@@ -57,7 +57,7 @@ class _HelperGen(Emitter):
         st = self.ins(f"call i32 {fp}(i64 %addr, i64 {size}, i64 %val, i64 0, i64 %k)")
         self.emit(f"ret i32 {st}")
         name = store_helper_name(size, not self.fast)
-        return f"define i32 @{name}({params}) {{\n" + "\n".join(self.lines) + "\n}\n"
+        return f"define i32 @{name}({params}) {FN_ATTRS} {{\n" + "\n".join(self.lines) + "\n}\n"
 
 
 def helper_names(tlb: bool) -> list[str]:
