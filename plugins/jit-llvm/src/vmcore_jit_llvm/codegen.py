@@ -186,8 +186,18 @@ class Env:
         return self.nslots + which
 
     def entry(self, pc: int) -> int:
-        """Index of ``pc``'s entry in a translation table (pairs of words: pc, function)."""
+        """Index of ``pc``'s entry in a translation table's first way (pairs of words: pc,
+        function), where native code looks it up inline."""
         return (((pc & M64) >> 1) & self.table_mask) << 1
+
+    def entry2(self, pc: int) -> int:
+        """Index of ``pc``'s entry in the table's second way, which follows the first:
+        where a block goes when another one takes its entry in the first way (see
+        JitEngine._install), and where the dispatcher looks when the first way misses.
+        Its index mixes in the pc's high bits, so blocks that share an entry in the first
+        way (64 KiB apart, say) are apart in the second."""
+        pc &= M64
+        return (self.table_mask + 1 + (((pc >> 1) ^ (pc >> 16)) & self.table_mask)) << 1
 
 
 def store_helper_name(size: int, tlb: bool) -> str:
@@ -1292,8 +1302,9 @@ def callback_stubs(env: Env, triple: str) -> str:
 
 
 def dispatcher(env: Env) -> str:
-    """The loop native code returns to when a tail call is not possible, and the stub an
-    empty table entry points to."""
+    """The loop native code returns to when a tail call is not possible (or its inline
+    lookup in the table's first way misses: the dispatcher tries the second way too, see
+    Env.entry2), and the stub an empty table entry points to."""
     ex = env.ctl(EXIT)
     return f"""
 define i64 @vm_dispatch(ptr %S, ptr %T, i64 %pc0) {FN_ATTRS} {{
@@ -1309,17 +1320,28 @@ loop:
   %ep = getelementptr i64, ptr %T, i64 %i2
   %epc = load i64, ptr %ep
   %hit = icmp eq i64 %epc, %pc
-  br i1 %hit, label %call, label %miss
+  br i1 %hit, label %call, label %way2
+way2:
+  %hi = lshr i64 %pc, 16
+  %h2 = xor i64 %h, %hi
+  %j = and i64 %h2, {env.table_mask}
+  %j1 = add i64 %j, {env.table_mask + 1}
+  %j2 = shl i64 %j1, 1
+  %ep2 = getelementptr i64, ptr %T, i64 %j2
+  %epc2 = load i64, ptr %ep2
+  %hit2 = icmp eq i64 %epc2, %pc
+  br i1 %hit2, label %call, label %miss
 miss:
   store i64 {EXIT_MISS}, ptr %exitp
   ret i64 %pc
 call:
-  %fpp = getelementptr i64, ptr %ep, i64 1
+  %e = phi ptr [%ep, %loop], [%ep2, %way2]
+  %fpp = getelementptr i64, ptr %e, i64 1
   %f = load ptr, ptr %fpp
   store i64 %pc, ptr %entp
   %npc = call {env.cc} i64 %f(ptr %S)
-  %e = load i64, ptr %exitp
-  %z = icmp eq i64 %e, 0
+  %ex = load i64, ptr %exitp
+  %z = icmp eq i64 %ex, 0
   br i1 %z, label %loop, label %out
 out:
   ret i64 %npc

@@ -720,7 +720,8 @@ class JitEngine(InterpEngine):
     def _table_address(self, mode: int) -> int:
         table = self._tables.get(mode)
         if table is None:
-            table = self._tables[mode] = (ctypes.c_uint64 * (2 * self._tsize))()
+            # two ways of _tsize entries (see _install), an entry two words (pc, function)
+            table = self._tables[mode] = (ctypes.c_uint64 * (4 * self._tsize))()
             self._clear_table(table)
         return ctypes.addressof(table)
 
@@ -728,13 +729,27 @@ class JitEngine(InterpEngine):
         stub = self._miss_stub if self._jit is not None else 0
         # one bytes pattern copied in whole: filling the two slices from lists took
         # about 1.5 ms per table, twice per machine
-        pattern = struct.pack("QQ", EMPTY, stub) * self._tsize  # host byte order
+        pattern = struct.pack("QQ", EMPTY, stub) * (2 * self._tsize)  # host byte order
         ctypes.memmove(table, pattern, len(pattern))
 
     def _install(self, mode: int, pc: int, addr: int) -> None:
+        """Put ``pc``'s native code in its entry in the table's first way, where native
+        code finds it inline. A block that held that entry moves to its entry in the
+        second way, where the dispatcher finds it: two hot blocks sharing an entry in
+        the first way would otherwise evict each other at every step, a miss and a
+        round trip to Python each time. A pc has one entry in one way at most."""
         self._table_address(mode)
         table = self._tables[mode]
-        i = self.env.entry(pc)
+        env = self.env
+        i, j = env.entry(pc), env.entry2(pc)
+        if table[j] == pc:
+            table[j] = EMPTY
+            table[j + 1] = self._miss_stub
+        held = table[i]
+        if held != pc and held != EMPTY:
+            k = env.entry2(held)
+            table[k] = held
+            table[k + 1] = table[i + 1]
         table[i] = pc
         table[i + 1] = addr
 
@@ -742,10 +757,10 @@ class JitEngine(InterpEngine):
         table = self._tables.get(mode)
         if table is None:
             return
-        i = self.env.entry(pc)
-        if table[i] == pc:
-            table[i] = EMPTY
-            table[i + 1] = self._miss_stub
+        for i in (self.env.entry(pc), self.env.entry2(pc)):
+            if table[i] == pc:
+                table[i] = EMPTY
+                table[i + 1] = self._miss_stub
 
     def _add_site(self, site: Site) -> int:
         self._sites.append(site)
