@@ -204,7 +204,9 @@ OPS: dict[str, OpSpec] = {
         "v",
         "attr:width",
         "Little-endian load of width bits at the (virtual) address, through the cpu's MMU."
-        " attrs: aligned (misaligned address raises the ISA's misaligned trap).",
+        " attrs: aligned (misaligned address raises the ISA's misaligned trap); rmw (the"
+        " read of a read-modify-write, an atomic: translated for writing and faulting as"
+        " a store does, misaligned included).",
     ),
     "store": OpSpec(
         "vv",
@@ -550,8 +552,11 @@ class Builder:
 
     # -- memory ------------------------------------------------------------------------------
 
-    def load(self, width: int, addr: Value, aligned: bool = False) -> Value:
-        """Load ``width`` bits (8..128) from virtual ``addr`` (64-bit)."""
+    def load(self, width: int, addr: Value, aligned: bool = False, rmw: bool = False) -> Value:
+        """Load ``width`` bits (8..128) from virtual ``addr`` (64-bit). ``rmw``: the read of
+        an atomic read-modify-write, which needs write access and faults as a store."""
+        if rmw:
+            return self._emit("load", width, (addr,), aligned=aligned, rmw=True)
         return self._emit("load", width, (addr,), aligned=aligned)
 
     def store(self, addr: Value, value: Value, aligned: bool = False) -> None:

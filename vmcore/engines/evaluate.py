@@ -73,7 +73,7 @@ class Context:
     """What one engine's tier-0 code reaches: the fast RAM window and the slow paths (the
     same objects the compiled code reaches through the engine's globals)."""
 
-    __slots__ = ("ram", "rb", "rl", "cp", "codew", "load", "store")
+    __slots__ = ("ram", "rb", "rl", "cp", "codew", "load", "load_rmw", "store")
 
     def __init__(self, runtime: dict[str, Any]) -> None:
         _generate(runtime)
@@ -83,6 +83,7 @@ class Context:
         self.cp = runtime["CP"]
         self.codew = runtime["CODEW"]
         self.load = runtime["LOAD"]
+        self.load_rmw = runtime["LOAD_RMW"]
         self.store = runtime["STORE"]
 
 
@@ -318,11 +319,11 @@ def _mk_set(op: Op, k: int, cx: Context, fast: bool) -> Step:
 
 
 def _op_load_fast(x, V, S, C):
-    d, a, size, am, k, unpack, ram, rb, rl, load = x
+    d, a, size, am, acc, k, unpack, ram, rb, rl, load = x
     addr = V[a]
     try:
         if addr & am:
-            raise C.isa.misaligned(Access.LOAD, addr)
+            raise C.isa.misaligned(acc, addr)
         o = addr - rb
         if 0 <= o <= rl:
             V[d] = unpack(ram, o)[0]
@@ -334,11 +335,11 @@ def _op_load_fast(x, V, S, C):
 
 
 def _op_load(x, V, S, C):
-    d, a, size, am, k, load = x
+    d, a, size, am, acc, k, load = x
     addr = V[a]
     try:
         if addr & am:
-            raise C.isa.misaligned(Access.LOAD, addr)
+            raise C.isa.misaligned(acc, addr)
         V[d] = load(C, addr, size, k)
     except _TRAPS as e:
         e.insn_index = k
@@ -349,17 +350,12 @@ def _op_load(x, V, S, C):
 def _mk_load(op: Op, k: int, cx: Context, fast: bool) -> Step:
     size = op.dst.width // 8
     am = size - 1 if op.attrs.get("aligned") and size > 1 else 0
-    head = (op.dst.id, op.args[0].id, size, am, k)
+    rmw = op.attrs.get("rmw", False)  # an atomic's read: translated and faulting as a store
+    head = (op.dst.id, op.args[0].id, size, am, Access.STORE if rmw else Access.LOAD, k)
+    load = cx.load_rmw if rmw else cx.load
     if fast and size in _UNPACK:
-        return _op_load_fast, (
-            *head,
-            _UNPACK_FROM[size],
-            cx.ram,
-            cx.rb,
-            cx.rl[size],
-            cx.load,
-        )
-    return _op_load, (*head, cx.load)
+        return _op_load_fast, (*head, _UNPACK_FROM[size], cx.ram, cx.rb, cx.rl[size], load)
+    return _op_load, (*head, load)
 
 
 def _op_store_fast(x, V, S, C):

@@ -82,6 +82,7 @@ CAUSE_LOAD_FAULT = 5
 CAUSE_MISALIGNED_STORE = 6
 CAUSE_STORE_FAULT = 7
 CAUSE_PAGE_FAULT = 13
+CAUSE_STORE_PAGE_FAULT = 15
 CAUSE_TEST = 24
 CAUSE_HELPER = 25
 CAUSE_IRQ = (1 << 63) | 11
@@ -124,7 +125,8 @@ class ProbeDevice:
 
 class SlowMmu(Mmu):
     """Identity translation that does not say so: every access takes an engine's slow
-    (translated) path. The page at :data:`FAULT_WINDOW` raises a page fault."""
+    (translated) path. The page at :data:`FAULT_WINDOW` raises a page fault (of a store,
+    for stores and atomics' reads, translated as stores)."""
 
     name = "slow"
 
@@ -133,7 +135,8 @@ class SlowMmu(Mmu):
 
     def translate(self, vaddr: int, access: Access) -> int:
         if vaddr >> 12 == FAULT_WINDOW >> 12:
-            raise GuestTrap(CAUSE_PAGE_FAULT, vaddr)
+            store = access == Access.STORE
+            raise GuestTrap(CAUSE_STORE_PAGE_FAULT if store else CAUSE_PAGE_FAULT, vaddr)
         return vaddr
 
 
@@ -787,11 +790,11 @@ class IRConformance:
         return emit
 
     @staticmethod
-    def _load_insn(size: int, aligned: bool = False) -> Emit:
+    def _load_insn(size: int, aligned: bool = False, rmw: bool = False) -> Emit:
         w = size * 8
 
         def emit(b, pc):
-            v = b.load(w, b.get(1), aligned=aligned)
+            v = b.load(w, b.get(1), aligned=aligned, rmw=rmw)
             assert v.width == w
             if w == 128:
                 b.set(W0, v, 128)
@@ -828,6 +831,23 @@ class IRConformance:
             self._run_ok(h, ld_pc, {1: addr, 3: 0xDEAD})
             got_v = h.s[W0] | h.s[W0 + 1] << 64 if size == 16 else h.s[3]
             assert got_v == int.from_bytes(other, "little"), hex(addr)
+
+    @pytest.mark.parametrize("mmu", ["flat", "slow"])
+    @pytest.mark.parametrize("size", [1, 2, 4, 8])
+    def test_rmw_load_reads_like_a_load(self, engine_factory, mmu, size):
+        """The read of an atomic (``rmw``) reads what a load does, in the fast RAM and
+        elsewhere; it differs only in how it faults (test_memory_fault_is_precise)."""
+        h = self._harness(engine_factory, mmu)
+        pc = h.program(self._load_insn(size, rmw=True))
+        rom = ROM_BASE + 0x123
+        for addr in (DATA + 3, CODE + RAM_SIZE - size, RAM2 + 0x41, rom):
+            want = bytes((addr * 7 + i * 13) & 0xFF for i in range(size))
+            if addr == rom:
+                want = ROM_DATA[0x123 : 0x123 + size]
+            else:
+                h.machine.bus.write_bytes(addr, want)
+            self._run_ok(h, pc, {1: addr, 3: 0xDEAD})
+            assert h.s[3] == int.from_bytes(want, "little"), hex(addr)
 
     @pytest.mark.parametrize("size", [1, 2, 4, 8])
     def test_rom_loads_and_store_fault(self, engine_factory, size):
@@ -868,12 +888,14 @@ class IRConformance:
             assert h.probe.log == []
 
     @pytest.mark.parametrize("mmu", ["flat", "slow"])
-    @pytest.mark.parametrize("kind", ["load", "store"])
+    @pytest.mark.parametrize("kind", ["load", "rmw", "store"])
     @pytest.mark.parametrize(
         "where",
         ["unmapped", "ram_end", "fault_window", "misaligned", "high"],
     )
     def test_memory_fault_is_precise(self, engine_factory, mmu, kind, where):
+        """A faulting access traps at its instruction with the cause of its kind (an
+        atomic's read, ``rmw``, that of a store), nothing after it run."""
         h = self._harness(engine_factory, mmu)
         size = 8
         addr = {
@@ -885,16 +907,18 @@ class IRConformance:
         }[where]
         aligned = where == "misaligned"
         if where == "fault_window":
-            cause = CAUSE_PAGE_FAULT if mmu == "slow" else None
+            page_fault = CAUSE_PAGE_FAULT if kind == "load" else CAUSE_STORE_PAGE_FAULT
+            cause = page_fault if mmu == "slow" else None
         elif where == "misaligned":
             cause = CAUSE_MISALIGNED_LOAD if kind == "load" else CAUSE_MISALIGNED_STORE
         else:
             cause = None
         if cause is None:
             cause = CAUSE_LOAD_FAULT if kind == "load" else CAUSE_STORE_FAULT
-        access = (
-            self._load_insn(size, aligned) if kind == "load" else self._store_insn(size, aligned)
-        )
+        if kind == "store":
+            access = self._store_insn(size, aligned)
+        else:
+            access = self._load_insn(size, aligned, rmw=kind == "rmw")
         h.machine.bus.write_bytes(DATA, bytes(16))
         pc = h.program(
             lambda b, pc: b.set(5, 11),

@@ -106,6 +106,9 @@ def block_cc(triple: str) -> str:
 
 #: callback name -> its parameter count
 CALLBACK_ARITY = {"load": 3, "store": 5, "codew": 2, "call": 1}
+#: added to the size a load callback gets when the load is an atomic's read (``rmw``): it
+#: is translated for writing and faults as a store
+LOAD_RMW = 0x100
 
 _CMP = {"eq": "eq", "ne": "ne", "ult": "ult", "ule": "ule", "slt": "slt", "sle": "sle"}
 _SIMPLE = {"add": "add", "sub": "sub", "mul": "mul", "and": "and", "or": "or", "xor": "xor"}
@@ -992,25 +995,29 @@ class BlockGen(Emitter):
         w = op.dst.width
         size = w // 8
         addr = self.v(op.args[0])
-        self.align_check(op, addr, size, Access.LOAD)
+        # an atomic's read: through the TLB's write tags, and faulting as a store (main
+        # RAM without paging is writable: its fast path is a plain load)
+        rmw = op.attrs.get("rmw", False)
+        self.align_check(op, addr, size, Access.STORE if rmw else Access.LOAD)
         t = self.ty(w)
         if (self.fast or self.tlb) and size in (1, 2, 4, 8):
-            x, fast, slow = self.mem_check(addr, size, write=False)
+            x, fast, slow = self.mem_check(addr, size, write=rmw)
             join = self.newlabel()
             self.label(fast)
             vf = self.ins(f"load {t}, ptr {self.host_ptr(x, addr)}, align 1")
             self.emit(f"br label %{join}")
             self.label(slow)
-            vs = self.slow_load(addr, size, w)
+            vs = self.slow_load(addr, size, w, rmw)
             end = self.cur
             self.emit(f"br label %{join}")
             self.label(join)
             self.define(op, f"phi {t} [{vf}, %{fast}], [{vs}, %{end}]")
         else:
-            self.alias(op, self.slow_load(addr, size, w))
+            self.alias(op, self.slow_load(addr, size, w, rmw))
 
-    def slow_load(self, addr: str, size: int, w: int) -> str:
-        self.callback("load", [addr, str(size), str(self.k)])
+    def slow_load(self, addr: str, size: int, w: int, rmw: bool = False) -> str:
+        flagged = size + LOAD_RMW if rmw else size
+        self.callback("load", [addr, str(flagged), str(self.k)])
         # volatile: otherwise LLVM merges this load with the fast path's into one load of a
         # phi of the two pointers, and the RAM address can no longer fold into the fast
         # load (a pointer chase then waits for an extra add per step)

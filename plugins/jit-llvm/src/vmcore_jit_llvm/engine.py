@@ -87,6 +87,7 @@ from vmcore_jit_llvm.codegen import (
     IO_R1,
     IO_WORDS,
     LIMIT,
+    LOAD_RMW,
     M64,
     NCTL,
     TLB,
@@ -1323,10 +1324,13 @@ class JitEngine(InterpEngine):
             cpu = self._cpu
             self._sync_instret()
             cpu.progress = k
-            value = cpu.read_virtual(addr, size)
+            access = Access.LOAD
+            if size & LOAD_RMW:  # an atomic's read (codegen.LOAD_RMW)
+                access, size = Access.STORE, size - LOAD_RMW
+            value = cpu.read_virtual(addr, size, access)
             cpu.progress = 0
             if self._tlb_arr is not None:
-                self._refill(cpu, addr, size, Access.LOAD)
+                self._refill(cpu, addr, size, access)
             self._io[IO_R0] = value & M64
             if size > 8:
                 self._io[IO_R1] = (value >> 64) & M64

@@ -2,10 +2,12 @@
 
 A single hart executes one instruction at a time, so an AMO is a plain read-modify-write.
 Its faults are store/AMO faults (cause 6, 7, 15) even for the read, which is why the read
-goes through a helper that accesses memory as a store; SC's conditional write is a helper.
+is an IR load marked ``rmw`` (translated for writing, faulting as a store; engines keep
+it on their fast path, where glibc's malloc and locks do one per call). SC's conditional
+write is a helper.
 """
 
-from vmcore import Access, Helper
+from vmcore import Helper
 from vmcore_isa_riscv import registers as R
 from vmcore_isa_riscv.traps import Cause
 
@@ -37,11 +39,6 @@ amomaxu.d  11100 aq:1 rl:1 rs2:5 rs1:5 011 rd:5 0101111
 """
 
 
-def amo_load(cpu, addr: int, size: int) -> int:
-    """The read half of an AMO: translated and faulting as a store."""
-    return cpu.load(addr, size, Access.STORE)
-
-
 def store_conditional(cpu, addr: int, value: int, size: int) -> int:
     """SC: write if the reservation holds ``addr``; always drop it; 0 on success."""
     held = cpu.s[R.RESERVATION] == addr
@@ -52,7 +49,6 @@ def store_conditional(cpu, addr: int, value: int, size: int) -> int:
     return 0
 
 
-AMO_LOAD = Helper(amo_load, width=64, state=True, name="amo_load")
 SC = Helper(store_conditional, width=64, state=True, name="sc")
 
 
@@ -84,7 +80,7 @@ def _amo(op, width):
         b = c.b
         addr = c.x(rs1)
         _check_aligned(c, addr, width)
-        old = b.trunc(b.call(AMO_LOAD, addr, width // 8), width)
+        old = b.load(width, addr, rmw=True)
         src = b.trunc(c.x(rs2), width)
         b.store(addr, op(b, old, src))
         c.set_x(rd, b.sext(old, 64))
