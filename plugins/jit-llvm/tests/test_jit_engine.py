@@ -208,8 +208,9 @@ def test_a_compile_forced_by_a_miss_takes_blocks_halfway_to_the_limit():
     queued, near, far = BASE, BASE + 8, BASE + 20  # the three blocks of the program
     assert sorted(eng.cache.table(mode)) == [queued, near, far]
     eng._enqueue(cpu, [eng.lift(cpu, queued)], True)
-    eng._misses[(mode, near)] = MISS_LIMIT // 2
-    eng._misses[(mode, far)] = MISS_LIMIT // 2 - 1
+    for pc, misses in ((near, MISS_LIMIT // 2), (far, MISS_LIMIT // 2 - 1)):
+        for _ in range(misses):
+            eng._missed(cpu, mode, pc)
     assert not eng._native[mode]
     eng._missed(cpu, mode, queued)
     assert queued in eng._native[mode] and near in eng._native[mode]
