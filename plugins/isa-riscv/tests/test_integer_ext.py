@@ -271,6 +271,9 @@ def test_amo_with_rd_equal_rs2_and_x0(engine):
         (U.amo("amomax.w", 5, 10, 11), 0x1000, Cause.STORE_ACCESS),
         (U.amo("lr.w", 5, 10, 0), 0x1000, Cause.LOAD_ACCESS),
         (U.amo("amoadd.d", 5, 10, 11), 0x1000_0000, Cause.STORE_ACCESS),
+        # an SC passes a store's permission checks even when it fails (no reservation)
+        (U.amo("sc.w", 5, 10, 11), 0x1000, Cause.STORE_ACCESS),
+        (U.amo("sc.d", 5, 10, 11), 0x1000_0000, Cause.STORE_ACCESS),
     ],
 )
 def test_amo_faults(engine, word, addr, cause):
