@@ -111,8 +111,10 @@ ENTRY_WEIGHT = 40
 #: hot whatever its count: each costs a round trip to Python (about 12 us) and interp's
 #: run of the block, so a block that is entered from native code again and again should
 #: not wait for ``threshold`` (lists' outer loops missed 90-300 times each). Start-up and
-#: exit code, entered once or twice, stays below it.
-MISS_LIMIT = 8
+#: exit code, entered once or twice, stays below it. A compile costs about 0.8 ms a block
+#: at -O0, some 50 misses: at 8, Lua's interpreter compiled many handlers that ran a few
+#: times more (fib(25) in Lua 2.05 -> 1.89 s at 16, the bench workloads unchanged)
+MISS_LIMIT = 16
 #: targets remembered per indirect jump (a call through a pointer, a return): beyond a few
 #: the site is megamorphic and the table is the better way
 SEEN_TARGETS = 4
