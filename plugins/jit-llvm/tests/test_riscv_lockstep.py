@@ -93,3 +93,13 @@ def test_calls_through_a_pointer_stay_in_their_region():
 def test_hot_loop_in_lockstep_eager():
     stats = _lockstep(_binary(HERE / "hashloop.c"), ["30"], JitOptions(threshold=0))
     assert stats["native_insns"] > 100_000
+
+
+def test_atomics_stay_native_in_lockstep():
+    """AMOs and LR/SC loops (and malloc's lock) in a hot loop: the jit matches interp step
+    by step, and the atomics run in native code; they used to be Python helpers, a
+    callback each (the read of an AMO to fault as a store, SC's conditional write)."""
+    n = 3000
+    stats = _lockstep(_binary(HERE / "atomics.c"), [str(n)], JitOptions())
+    assert stats["native_insns"] > 20 * n
+    assert stats.get("helper_calls", 0) < n // 10, "not one or more per iteration"

@@ -1409,6 +1409,7 @@ class JitEngine(InterpEngine):
             return 1
 
     def _cb_call(self, index: int) -> int:
+        self.stats["helper_calls"] += 1
         try:
             site = self._sites[index]
             io = self._io
