@@ -398,6 +398,10 @@ def test_mremap(sc):
     assert b > 0 and sc.get(b, 4) == b"keep" and sc.p.mm.prot_at(b + 8192) == 3
     assert call(sc, "mremap", b, 3 * 4096, 4096, 0, 0) == b
     assert sc.p.mm.prot_at(b + 4096) == -1
+    # growing past the address space is ENOMEM (it looked for 2**52 free pages at once:
+    # a MemoryError, found by test_fuzz_syscalls)
+    assert call(sc, "mremap", b, 4096, (1 << 64) - 4096, 1, 0) == -errno.ENOMEM
+    assert call(sc, "mmap", 0, 1 << 62, 3, 0x22, -1, 0) == -errno.ENOMEM
 
 
 # -- process, time, identity ---------------------------------------------------------------------

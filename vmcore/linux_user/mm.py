@@ -131,7 +131,7 @@ class AddressSpace:
         n = page_up(length) >> PAGE_SHIFT
         top = ((below or self.mmap_top) - self.base) >> PAGE_SHIFT
         lo = (page_up(max(self.brk, self.brk_start)) - self.base) >> PAGE_SHIFT
-        if n <= 0 or top <= lo:
+        if n <= 0 or top <= lo or n > top:  # (a pattern of n pages: not for 2**52 of them)
             return None
         i = self.pages.rfind(bytes(n), max(lo, 0), top)
         if i < 0:
