@@ -73,7 +73,7 @@ class Context:
     """What one engine's tier-0 code reaches: the fast RAM window and the slow paths (the
     same objects the compiled code reaches through the engine's globals)."""
 
-    __slots__ = ("ram", "rb", "rl", "cp", "codew", "load", "load_rmw", "store")
+    __slots__ = ("ram", "rb", "rl", "cp", "codew", "load", "store")
 
     def __init__(self, runtime: dict[str, Any]) -> None:
         _generate(runtime)
@@ -83,7 +83,6 @@ class Context:
         self.cp = runtime["CP"]
         self.codew = runtime["CODEW"]
         self.load = runtime["LOAD"]
-        self.load_rmw = runtime["LOAD_RMW"]
         self.store = runtime["STORE"]
 
 
@@ -328,7 +327,7 @@ def _op_load_fast(x, V, S, C):
         if 0 <= o <= rl:
             V[d] = unpack(ram, o)[0]
         else:
-            V[d] = load(C, addr, size, k)
+            V[d] = load(C, addr, size, k, acc)
     except _TRAPS as e:
         e.insn_index = k
         raise
@@ -340,7 +339,7 @@ def _op_load(x, V, S, C):
     try:
         if addr & am:
             raise C.isa.misaligned(acc, addr)
-        V[d] = load(C, addr, size, k)
+        V[d] = load(C, addr, size, k, acc)
     except _TRAPS as e:
         e.insn_index = k
         raise
@@ -352,10 +351,9 @@ def _mk_load(op: Op, k: int, cx: Context, fast: bool) -> Step:
     am = size - 1 if op.attrs.get("aligned") and size > 1 else 0
     rmw = op.attrs.get("rmw", False)  # an atomic's read: translated and faulting as a store
     head = (op.dst.id, op.args[0].id, size, am, Access.STORE if rmw else Access.LOAD, k)
-    load = cx.load_rmw if rmw else cx.load
     if fast and size in _UNPACK:
-        return _op_load_fast, (*head, _UNPACK_FROM[size], cx.ram, cx.rb, cx.rl[size], load)
-    return _op_load, (*head, load)
+        return _op_load_fast, (*head, _UNPACK_FROM[size], cx.ram, cx.rb, cx.rl[size], cx.load)
+    return _op_load, (*head, cx.load)
 
 
 def _op_store_fast(x, V, S, C):

@@ -448,15 +448,17 @@ class _Codegen:
         rmw = op.attrs.get("rmw", False)
         self._align_check(op, addr, size, Access.STORE if rmw else Access.LOAD)
         dst = f"t{self.prefix}{op.dst.id}"
-        load = "LOAD_RMW" if rmw else "LOAD"
+        # (an atomic's read, translated as a store; the main RAM is writable, so it may
+        # take the fast path too)
+        access = f", ACC{Access.STORE.value}" if rmw else ""
+        slow = f"LOAD(C, {addr}, {size}, {self.progress}{access})"
         if self.fast_ram and size in _UNPACK:
-            # (the main RAM is writable: the read of an atomic may take the fast path too)
             unpack = self.obj("U", _UNPACK[size].unpack_from)
             self.emit(f"x = {addr} - RB")
             self.emit(f"if 0 <= x <= RL{size}: {dst} = {unpack}(RAM, x)[0]")
-            self.emit(f"else: {dst} = {load}(C, {addr}, {size}, {self.progress})")
+            self.emit(f"else: {dst} = {slow}")
         else:
-            self.emit(f"{dst} = {load}(C, {addr}, {size}, {self.progress})")
+            self.emit(f"{dst} = {slow}")
 
     def op_store(self, op):
         addr, val = self.a(op, 0), self.a(op, 1)
@@ -684,7 +686,6 @@ class InterpEngine(Engine):
             CP=ram.code_pages if ram else b"",
             CODEW=self._code_write_fast,
             LOAD=self._slow_load,
-            LOAD_RMW=self._slow_load_rmw,
             STORE=self._slow_store,
             **{f"ACC{a.value}": a for a in Access},
         )
@@ -699,15 +700,12 @@ class InterpEngine(Engine):
     # -- memory slow paths ------------------------------------------------------------------
 
     @staticmethod
-    def _slow_load(cpu: Cpu, vaddr: int, size: int, progress: int) -> int:
+    def _slow_load(
+        cpu: Cpu, vaddr: int, size: int, progress: int, access: Access = Access.LOAD
+    ) -> int:
+        """``access``: STORE for the read of an atomic (a load with ``rmw``)."""
         cpu.progress = progress
-        return cpu.read_virtual(vaddr, size)
-
-    @staticmethod
-    def _slow_load_rmw(cpu: Cpu, vaddr: int, size: int, progress: int) -> int:
-        """The read of an atomic (a load with ``rmw``): translated as a store."""
-        cpu.progress = progress
-        return cpu.read_virtual(vaddr, size, Access.STORE)
+        return cpu.read_virtual(vaddr, size, access)
 
     @staticmethod
     def _slow_store(cpu: Cpu, vaddr: int, size: int, value: int, progress: int) -> None:

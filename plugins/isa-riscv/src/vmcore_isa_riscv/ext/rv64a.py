@@ -2,13 +2,13 @@
 
 A single hart executes one instruction at a time, so an AMO is a plain read-modify-write.
 Its faults are store/AMO faults (cause 6, 7, 15) even for the read, which is why the read
-is an IR load marked ``rmw`` (translated for writing, faulting as a store; engines keep
-it on their fast path, where glibc's malloc and locks do one per call). SC reads the same
-way and writes back what it read when the reservation does not hold (see _sc).
+is an IR load marked ``rmw`` (translated for writing, faulting as a store, a misaligned
+address included; engines keep it on their fast path, where glibc's malloc and locks do
+one per call). SC reads the same way and writes back what it read when the reservation
+does not hold (see _sc).
 """
 
 from vmcore_isa_riscv import registers as R
-from vmcore_isa_riscv.traps import Cause
 
 WIDTH = 32
 
@@ -38,10 +38,6 @@ amomaxu.d  11100 aq:1 rl:1 rs2:5 rs1:5 011 rd:5 0101111
 """
 
 
-def _check_aligned(c, addr, width):
-    c.b.trap_if(c.b.ne(c.b.and_(addr, width // 8 - 1), 0), Cause.STORE_MISALIGNED, addr)
-
-
 def _lr(width):
     def lift(c, rd, rs1, aq, rl):
         addr = c.x(rs1)
@@ -56,15 +52,13 @@ def _sc(width):
     def lift(c, rd, rs1, rs2, aq, rl):
         b = c.b
         addr = c.x(rs1)
-        _check_aligned(c, addr, width)
         # No SC retires without passing a store's permission checks, failed or not (the
         # spec): the read of a read-modify-write checks them, and a failed SC writes back
         # what it read, so the IR stays straight-line and the engines keep it native (a
         # Python helper cost glibc's locks a callback per SC: 687,000 in Lua's tests)
-        old = b.load(width, addr, rmw=True)
+        old = b.load(width, addr, aligned=True, rmw=True)
         held = b.eq(b.get(R.RESERVATION), addr)
-        new = c.x(rs2) if width == 64 else b.trunc(c.x(rs2), width)
-        b.store(addr, b.select(held, new, old))
+        b.store(addr, b.select(held, b.trunc(c.x(rs2), width), old))
         b.set(R.RESERVATION, b.const(R.RESERVATION_NONE, 64))
         c.set_x(rd, b.select(held, b.const(0, 64), b.const(1, 64)))
 
@@ -75,8 +69,7 @@ def _amo(op, width):
     def lift(c, rd, rs1, rs2, aq, rl):
         b = c.b
         addr = c.x(rs1)
-        _check_aligned(c, addr, width)
-        old = b.load(width, addr, rmw=True)
+        old = b.load(width, addr, aligned=True, rmw=True)
         src = b.trunc(c.x(rs2), width)
         b.store(addr, op(b, old, src))
         c.set_x(rd, b.sext(old, 64))
