@@ -266,6 +266,11 @@ def test_fcntl_dup_and_cloexec(sc):
     assert call(sc, "dup3", 7, 7, 0) == err(errno.EINVAL)
     assert call(sc, "fcntl", 99, 1, 0) == err(errno.EBADF)
     assert call(sc, "fcntl", 1, 12345, 0) == err(errno.EINVAL)
+    # a lowest fd past the limit, or negative (unsigned in Linux: huge), is EINVAL; a
+    # negative target fd is EBADF (they made fd -2**31 once; found by test_fuzz_syscalls)
+    assert call(sc, "fcntl", 0, 0, 1 << 31) == err(errno.EINVAL)
+    assert call(sc, "fcntl", 0, 0, -1) == err(errno.EINVAL)
+    assert call(sc, "dup3", 2, -5, 0) == err(errno.EBADF)
     # closing a dup keeps the original working; the host's fd 1/2 are never closed
     buf = sc.put(b"k")
     assert call(sc, "close", 10) == 0 and call(sc, "write", 1, buf, 1) == 1

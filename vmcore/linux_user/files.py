@@ -245,6 +245,10 @@ class MemFile(OpenFile):
         )
 
 
+#: guest fds are below this (RLIMIT_NOFILE's usual soft limit)
+MAX_FDS = 1024
+
+
 class FdTable:
     """Guest fd -> (open file, close-on-exec)."""
 
@@ -264,7 +268,9 @@ class FdTable:
             fd = lowest
             while fd in self.fds:
                 fd += 1
-        if fd >= 1024:
+        if fd < 0:
+            raise OSError(errno.EBADF, "bad file descriptor")
+        if fd >= MAX_FDS:
             raise OSError(errno.EMFILE, "too many open files")
         if fd in self.fds:
             self.close(fd)

@@ -22,7 +22,7 @@ import attrs
 
 from vmcore.ir import mask
 from vmcore.linux_user import structs
-from vmcore.linux_user.files import AT_FDCWD, HostFile, MemFile, OpenFile
+from vmcore.linux_user.files import AT_FDCWD, MAX_FDS, HostFile, MemFile, OpenFile
 from vmcore.linux_user.mm import PROT_EXEC, PROT_READ, PROT_WRITE, page_up
 from vmcore.linux_user.process import Fault, signal_name
 
@@ -752,7 +752,9 @@ def sys_fcntl(p: Process, fd: int, cmd: int, arg: int) -> int:
     fd, cmd = i32(fd), i32(cmd)
     f = p.fds.get(fd)
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-        return p.fds.add(f, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=i32(arg))
+        if arg >= MAX_FDS:  # (Linux takes it unsigned: a negative int is huge too)
+            raise OSError(errno.EINVAL, "fcntl F_DUPFD above the fd limit")
+        return p.fds.add(f, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=arg)
     if cmd == F_GETFD:
         return 1 if p.fds.cloexec(fd) else 0
     if cmd == F_SETFD:
