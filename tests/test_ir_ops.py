@@ -104,6 +104,32 @@ def test_a_cold_block_keeps_no_ir_and_is_lifted_again_when_needed():
     assert eng.block_of(h.cpu, fn) is None
 
 
+def test_a_block_lifted_again_stays_until_code_is_written():
+    """Asked again (tier-up, region building, the jit), block_of gives the block it
+    lifted, without lifting it a third time; a write to code or a flush makes it lift
+    (and check) again."""
+    h = IRHarness(engine(1 << 40))
+    pc = _straight_line(h)
+    h.place(lambda b, pc: b.goto(pc + 4))
+    h.place(halt_insn)
+    assert h.run(pc, {1: 1, 2: 5}) == StopReason.HALT
+    eng = h.machine.engine
+    fn = _entry(h, pc)[0]
+    lifted = []
+    lift = eng.lift
+    eng.lift = lambda cpu, at, *rest: lifted.append(at) or lift(cpu, at, *rest)
+    first = eng.block_of(h.cpu, fn)
+    assert eng.block_of(h.cpu, fn) is first
+    assert lifted == [pc]
+    eng.flush()
+    again = eng.block_of(h.cpu, fn)
+    assert again is not first and lifted == [pc, pc]
+    assert [i.bits for i in again.insns] == [i.bits for i in first.insns]
+    assert eng.block_of(h.cpu, fn) is again
+    h.place(lambda b, pc: b.set(1, 0), pc + 8)  # a write to code: a new generation
+    assert eng.block_of(h.cpu, fn) is None
+
+
 def test_tier0_off_compiles_at_once():
     h = IRHarness(engine(0))
     pc = _straight_line(h)

@@ -796,6 +796,10 @@ class JitEngine(InterpEngine):
             fn.jumps_indirect = True
         return fn
 
+    def block_of(self, cpu: Cpu, fn: Any) -> Block | None:
+        """interp's, for the runnable a counting wrapper wraps (which keeps the block)."""
+        return super().block_of(cpu, getattr(fn, "inner", fn))
+
     def _wrap(self, mode: int, pc: int, entry: tuple) -> tuple:
         """What the translation cache stores for ``entry``: a counting wrapper."""
         fn = entry[0]
@@ -905,7 +909,7 @@ class JitEngine(InterpEngine):
         if ent[2] is REGION:
             self._queue_region(cpu, mode, [pcs[0] for pcs in ent[3] if pcs], fast)
         elif pc not in self._native[mode] and not self._pending(pc):
-            block = self.block_of(cpu, getattr(ent[0], "inner", ent[0]))
+            block = self.block_of(cpu, ent[0])
             if block is not None and block.pc == pc:
                 self._enqueue(cpu, self._superblock(cpu, mode, block), fast)
         if (
@@ -975,10 +979,20 @@ class JitEngine(InterpEngine):
         if dict.get(table, pc) is None:
             return None
         try:
-            block = self.lift(cpu, pc)
+            block = self._block_at(cpu, table, pc)
         except (GuestTrap, BusError):
             return None
         return None if block.pc != pc or block.sync else block
+
+    def _block_at(self, cpu: Cpu, table: dict, pc: int) -> Block:
+        """The block at ``pc``: the one its runnable in the mode's ``table`` keeps or lifts
+        again (see block_of: then it keeps it), else lifted now (raising what lift raises)."""
+        ent = dict.get(table, pc)
+        if ent is not None:
+            block = self.block_of(cpu, ent[0])
+            if block is not None and block.pc == pc:
+                return block
+        return self.lift(cpu, pc)
 
     def _queue_region(self, cpu: Cpu, mode: int, starts: list[int], fast: bool) -> None:
         """Queue interp's hot region as one native function entered at its head, and each
@@ -988,12 +1002,13 @@ class JitEngine(InterpEngine):
         mode the members queued with their region become entries of its quick code
         instead (_fold_members)."""
         native = self._native[mode]
+        table = self.cache.table(mode)
         blocks = []
         for start in starts:
             if start == EMPTY:
                 continue
             try:
-                block = self.lift(cpu, start)
+                block = self._block_at(cpu, table, start)
             except (GuestTrap, BusError):
                 continue
             if block.pc != start:
