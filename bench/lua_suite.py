@@ -15,16 +15,13 @@ s under QEMU). Nothing from lupa is ever committed.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import subprocess
 import sys
-import tarfile
 import time
-import urllib.request
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-BUILD = HERE / "build"
+from sources import BUILD, fetch, unpack
+
 SDIST = "lupa-2.8.tar.gz"
 URL = (
     "https://files.pythonhosted.org/packages/c3/a6/"
@@ -38,23 +35,8 @@ QEMU = "qemu-riscv64"
 def lua_sources() -> Path:
     """The Lua 5.4 directory of lupa's sdist, downloaded and unpacked on first use."""
     tree = BUILD / "lupa" / "lupa-2.8" / "third-party" / "lua54"
-    if tree.is_dir():
-        return tree
-    BUILD.mkdir(exist_ok=True)
-    archive = BUILD / SDIST
-    if not archive.exists():
-        with urllib.request.urlopen(URL, timeout=60) as resp:  # noqa: S310 - a fixed https URL
-            data = resp.read()
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != SHA256:
-            raise SystemExit(f"{SDIST}: sha256 {digest}, expected {SHA256}")
-        archive.write_bytes(data)
-    with tarfile.open(archive) as tar:
-        members = [m for m in tar.getmembers() if "/third-party/lua54/" in m.name]
-        # (the "data" filter refuses links and paths out of the directory; Pythons before
-        # 3.11.4 have no filters)
-        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-        tar.extractall(BUILD / "lupa", members=members, **safe)  # noqa: S202 - filtered
+    if not tree.is_dir():
+        unpack(fetch(URL, SHA256), BUILD / "lupa", lambda name: "/third-party/lua54/" in name)
     return tree
 
 
