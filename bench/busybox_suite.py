@@ -16,6 +16,7 @@ the inputs for slow engines (interp). Nothing from BusyBox is ever committed.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import shlex
@@ -121,6 +122,7 @@ def run_vmcore(engine: str, exe: Path, args: list[str], stdin: Path | None) -> t
     from vmcore.linux_user import run_program
 
     stats: dict = {}
+    gc.collect()  # earlier runs' machines are garbage: collecting them is not this run's cost
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         with open(stdin or os.devnull, "rb") as inp:
             t0 = time.perf_counter()
