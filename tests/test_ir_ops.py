@@ -86,16 +86,21 @@ def test_block_tiers_up_after_n_runs(n):
     assert results == expect
 
 
-def test_a_cold_block_keeps_no_ir_and_is_lifted_again_when_needed():
-    """A tier-0 runnable keeps where its block came from, not the block: Engine.block_of
-    lifts it again, and gives None once the code there is no longer what ran."""
+def _ran_once_on_tier0() -> tuple[IRHarness, int, object]:
+    """A harness whose straight-line block at ``pc`` ran once on tier 0, and its runnable."""
     h = IRHarness(engine(1 << 40))
     pc = _straight_line(h)
     h.place(lambda b, pc: b.goto(pc + 4))
     h.place(halt_insn)
     assert h.run(pc, {1: 1, 2: 5}) == StopReason.HALT
+    return h, pc, _entry(h, pc)[0]
+
+
+def test_a_cold_block_keeps_no_ir_and_is_lifted_again_when_needed():
+    """A tier-0 runnable keeps where its block came from, not the block: Engine.block_of
+    lifts it again, and gives None once the code there is no longer what ran."""
+    h, pc, fn = _ran_once_on_tier0()
     eng = h.machine.engine
-    fn = _entry(h, pc)[0]
     assert not hasattr(fn, "block")
     block = eng.block_of(h.cpu, fn)
     assert [ins.pc for ins in block.insns] == [pc + 4 * k for k in range(6)]
@@ -108,13 +113,8 @@ def test_a_block_lifted_again_stays_until_code_is_written():
     """Asked again (tier-up, region building, the jit), block_of gives the block it
     lifted, without lifting it a third time; a write to code or a flush makes it lift
     (and check) again."""
-    h = IRHarness(engine(1 << 40))
-    pc = _straight_line(h)
-    h.place(lambda b, pc: b.goto(pc + 4))
-    h.place(halt_insn)
-    assert h.run(pc, {1: 1, 2: 5}) == StopReason.HALT
+    h, pc, fn = _ran_once_on_tier0()
     eng = h.machine.engine
-    fn = _entry(h, pc)[0]
     lifted = []
     lift = eng.lift
     eng.lift = lambda cpu, at, *rest: lifted.append(at) or lift(cpu, at, *rest)
