@@ -203,6 +203,7 @@ def test_directories(sc, tmp_path):
     assert fd >= 3
     buf = sc.scratch + 4096
     names = {}
+    inodes = {}
     while True:
         n = call(sc, "getdents64", fd, buf, 64)  # small buffer: several calls
         assert n >= 0
@@ -211,12 +212,16 @@ def test_directories(sc, tmp_path):
         raw = sc.get(buf, n)
         pos = 0
         while pos < n:
-            _ino, _off, reclen, dtype = struct.unpack_from("<QqHB", raw, pos)
+            ino, _off, reclen, dtype = struct.unpack_from("<QqHB", raw, pos)
             assert reclen % 8 == 0
             name = raw[pos + 19 : pos + reclen].split(b"\0")[0].decode()
             names[name] = dtype
+            inodes[name] = ino
             pos += reclen
     assert names == {".": 4, "..": 4, "a": 8, "b": 8, "c": 8, "sub": 4}
+    # in the host's order (what find and ls -f print natively), with the real inodes
+    assert list(names)[2:] == [e.name for e in os.scandir(d)]
+    assert inodes[".."] == tmp_path.stat().st_ino and inodes["a"] == (d / "a").stat().st_ino
     assert call(sc, "getdents64", fd, buf, 8) == 0
     assert call(sc, "lseek", fd, 0, 0) == 0
     assert call(sc, "getdents64", fd, buf, 8) == err(errno.EINVAL)  # too small for one

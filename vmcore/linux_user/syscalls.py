@@ -815,10 +815,15 @@ def sys_getdents64(p: Process, fd: int, dirp: int, count: int) -> int:
     if not isinstance(f, HostFile) or not f.is_dir:
         raise OSError(errno.ENOTDIR, "not a directory")
     if f.dir_entries is None:
-        st = os.fstat(f.host_fd)
-        entries = [(".", st.st_ino, structs.DT["dir"]), ("..", st.st_ino, structs.DT["dir"])]
+        # the host's order, as Linux (and qemu-user) give it: find and ls -f print it
+        here = os.fstat(f.host_fd).st_ino
+        try:
+            parent = os.stat("..", dir_fd=f.host_fd).st_ino
+        except OSError:
+            parent = here
+        entries = [(".", here, structs.DT["dir"]), ("..", parent, structs.DT["dir"])]
         with os.scandir(f.host_fd) as it:
-            entries += sorted((e.name, e.inode(), structs.dtype_of(e)) for e in it)
+            entries += [(e.name, e.inode(), structs.dtype_of(e)) for e in it]
         f.dir_entries = entries
     out = bytearray()
     while f.dir_pos < len(f.dir_entries):
