@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,35 @@ def test_calls_through_a_pointer_stay_in_their_region():
     stats = _lockstep(_binary(LINUX / "qsort.c"), [], JitOptions())
     assert stats["native_regions"] > 0
     assert stats["seen_jumps"] > 0
+
+
+def test_warm_blocks_are_lifted_again_once():
+    """What needs a warm block's IR (interp's regions, the jit's hot path, the members of
+    its regions and superblocks) gets the block its runnable keeps: block_of lifts a
+    block again at most once while the code stays the same (qsort's regions used to ask
+    for some blocks' IR 15 times, each a fresh lift)."""
+    m, out = _machine(_binary(LINUX / "qsort.c"), [], lambda m: JitEngine(m, JitOptions()))
+    eng = m.engine
+    lifted = Counter()
+    asking = []
+    lift, block_of = eng.lift, eng.block_of
+
+    def counting_block_of(cpu, fn):
+        asking.append(fn)
+        try:
+            return block_of(cpu, fn)
+        finally:
+            asking.pop()
+
+    def counting_lift(cpu, pc, *rest):
+        if asking:
+            lifted[eng.code_generation, pc] += 1
+        return lift(cpu, pc, *rest)
+
+    eng.block_of, eng.lift = counting_block_of, counting_lift
+    assert m.run() != "limit" and m.process.exit_status == 0
+    assert len(lifted) > 50
+    assert max(lifted.values()) == 1, [k for k, n in lifted.items() if n > 1][:5]
 
 
 def test_hot_loop_in_lockstep_eager():
