@@ -46,3 +46,29 @@ def test_cli_and_listing_import_no_engine_or_isa():
     assert "vmcore.engines.interp" in mods["lazy_factories"]
     for module in mods["lazy_factories"]:
         assert module not in mods["after_listing"], f"{module} imported just to list it"
+
+
+RUN = r"""
+import json, os, sys
+from vmcore.linux_user import run_program
+with open(os.devnull, "w") as out:
+    status = run_program([sys.argv[1]], engine="interp", stdout=out)
+print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_running_a_program_loads_no_disassembler_or_llvm():
+    """A user-mode run on interp needs neither capstone (a shared library to load: 10-20
+    ms of every ``vmctl run``, for disassembly only) nor LLVM."""
+    from vmcore.testing.guests import build_linux
+
+    hello = build_linux("hello")
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN, str(hello)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"] == 0
+    heavy = [m for m in result["modules"] if m.split(".")[0] in ("capstone", "llvmlite")]
+    assert heavy == []
+    assert "vmcore_isa_riscv.isa" in result["modules"]  # the run did load the ISA

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import capstone
-
 from vmcore import RAM, Access, Builder, BusError, Cpu, GuestTrap, Isa
 from vmcore_isa_riscv import csr, decoder
 from vmcore_isa_riscv import registers as R
@@ -39,12 +37,19 @@ class RiscV64(Isa):
 
     name = "riscv64"
     xlen = 64
-    capstone = (capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV64 | capstone.CS_MODE_RISCVC)
     gdb_arch = "riscv:rv64"
     max_insn_len = 4
     linux = LINUX_ABI
     #: satp-driven Bare/Sv39/Sv48 paging (vmcore_isa_riscv.mmu)
     default_mmu = "riscv"
+
+    @property
+    def capstone(self) -> tuple[int, int]:  # type: ignore[override]
+        """(Imported when something disassembles: capstone loads its library, 10-20 ms of
+        every ``vmctl run`` otherwise.)"""
+        import capstone
+
+        return capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV64 | capstone.CS_MODE_RISCVC
 
     def __init__(self) -> None:
         self.regs = R.register_file()
