@@ -123,24 +123,23 @@ def run_qemu(exe: Path, args: list[str], stdin: Path | None, work: Path) -> tupl
     t0 = time.perf_counter()
     with open(stdin or os.devnull, "rb") as inp:
         proc = subprocess.run([QEMU, str(exe), *args], stdin=inp, capture_output=True, cwd=work)
-    return time.perf_counter() - t0, proc.returncode, proc.stdout, proc.stderr, None
+    return time.perf_counter() - t0, proc.returncode, proc.stdout, proc.stderr
 
 
 def run_vmcore(engine: str, exe: Path, args: list[str], stdin: Path | None) -> tuple:
     from vmcore.linux_user import run_program
 
-    stats: dict = {}
     gc.collect()  # earlier runs' machines are garbage: collecting them is not this run's cost
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         with open(stdin or os.devnull, "rb") as inp:
             t0 = time.perf_counter()
             status = run_program(
-                [str(exe), *args], engine=engine, stdin=inp, stdout=out, stderr=err, stats=stats
+                [str(exe), *args], engine=engine, stdin=inp, stdout=out, stderr=err
             )
             seconds = time.perf_counter() - t0
         out.seek(0)
         err.seek(0)
-        return seconds, status, out.read(), err.read(), stats["instructions"]
+        return seconds, status, out.read(), err.read()
 
 
 def parse(line: str) -> tuple[list[str], str | None]:
@@ -163,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(exist_ok=True)
     inputs(work, args.lines)
     engines = args.engine or ["jit"]
-    lines = [line for line in COMMANDS.strip().splitlines()]
+    lines = COMMANDS.strip().splitlines()
     if args.applet:
         lines = [line for line in lines if line.split()[0] in args.applet]
     os.chdir(work)  # the applets' relative paths (vmcore runs in this process)
@@ -174,11 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     for line in lines:
         argv_, stdin = parse(line)
         stdin_path = work / stdin if stdin else None
-        q_seconds, q_status, q_out, q_err, _ = run_qemu(exe, argv_, stdin_path, work)
+        q_seconds, q_status, q_out, _ = run_qemu(exe, argv_, stdin_path, work)
         totals["qemu"] += q_seconds
         cells = []
         for engine in engines:
-            seconds, status, out, err, insns = run_vmcore(engine, exe, argv_, stdin_path)
+            seconds, status, out, err = run_vmcore(engine, exe, argv_, stdin_path)
             totals[engine] += seconds
             ok = status == q_status and out == q_out
             cells.append(f"{seconds:9.2f} {seconds / q_seconds:5.1f}x" + ("" if ok else " DIFFERS"))

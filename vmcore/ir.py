@@ -123,6 +123,12 @@ class Op:
     attrs: dict = attrs.field(factory=dict)
 
 
+def load_access(op: Op) -> Access:
+    """The access a ``load`` op makes: STORE for the read of an atomic (attr ``rmw``:
+    translated for writing, faulting as a store does), else LOAD."""
+    return Access.STORE if op.attrs.get("rmw") else Access.LOAD
+
+
 @attrs.define(slots=True)
 class Insn:
     """Marks the start of a guest instruction inside a block."""

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vmcore import softfp
-from vmcore.ir import EXITS, OPS, Access, Block, GuestTrap, Op
+from vmcore.ir import EXITS, OPS, Access, Block, GuestTrap, Op, load_access
 from vmcore.memory import PAGE_SHIFT, BusError
 
 __all__ = ["FACTORIES", "Context", "EarlyExit", "build"]
@@ -349,8 +349,7 @@ def _op_load(x, V, S, C):
 def _mk_load(op: Op, k: int, cx: Context, fast: bool) -> Step:
     size = op.dst.width // 8
     am = size - 1 if op.attrs.get("aligned") and size > 1 else 0
-    rmw = op.attrs.get("rmw", False)  # an atomic's read: translated and faulting as a store
-    head = (op.dst.id, op.args[0].id, size, am, Access.STORE if rmw else Access.LOAD, k)
+    head = (op.dst.id, op.args[0].id, size, am, load_access(op), k)
     if fast and size in _UNPACK:
         return _op_load_fast, (*head, _UNPACK_FROM[size], cx.ram, cx.rb, cx.rl[size], cx.load)
     return _op_load, (*head, cx.load)

@@ -22,7 +22,7 @@ from vmcore import softfp
 from vmcore.engines import evaluate
 from vmcore.engines.base import Engine
 from vmcore.engines.evaluate import EarlyExit
-from vmcore.ir import Access, Block, GuestTrap, Op, Value, mask
+from vmcore.ir import Access, Block, GuestTrap, Op, Value, load_access, mask
 from vmcore.memory import PAGE_SHIFT, BusError
 
 if TYPE_CHECKING:
@@ -445,12 +445,12 @@ class _Codegen:
     def op_load(self, op):
         size = op.dst.width // 8
         addr = self.a(op, 0)
-        rmw = op.attrs.get("rmw", False)
-        self._align_check(op, addr, size, Access.STORE if rmw else Access.LOAD)
+        acc = load_access(op)
+        self._align_check(op, addr, size, acc)
         dst = f"t{self.prefix}{op.dst.id}"
         # (an atomic's read, translated as a store; the main RAM is writable, so it may
         # take the fast path too)
-        access = f", ACC{Access.STORE.value}" if rmw else ""
+        access = f", ACC{acc.value}" if acc is Access.STORE else ""
         slow = f"LOAD(C, {addr}, {size}, {self.progress}{access})"
         if self.fast_ram and size in _UNPACK:
             unpack = self.obj("U", _UNPACK[size].unpack_from)

@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from vmcore.ir import Access, Block, Op, Value, mask, to_signed
+from vmcore.ir import Access, Block, Op, Value, load_access, mask, to_signed
 from vmcore_jit_llvm import fpnative
 
 M64 = mask(64)
@@ -997,8 +997,9 @@ class BlockGen(Emitter):
         addr = self.v(op.args[0])
         # an atomic's read: through the TLB's write tags, and faulting as a store (main
         # RAM without paging is writable: its fast path is a plain load)
-        rmw = op.attrs.get("rmw", False)
-        self.align_check(op, addr, size, Access.STORE if rmw else Access.LOAD)
+        acc = load_access(op)
+        rmw = acc is Access.STORE
+        self.align_check(op, addr, size, acc)
         t = self.ty(w)
         if (self.fast or self.tlb) and size in (1, 2, 4, 8):
             x, fast, slow = self.mem_check(addr, size, write=rmw)

@@ -892,7 +892,6 @@ class JitEngine(InterpEngine):
                 return target
 
         counted.counted = True
-        counted.origin = getattr(fn, "origin", None)
         counted.inner = fn
         return counted
 
