@@ -603,6 +603,23 @@ def test_hot_quick_blocks_are_recompiled_optimised():
     assert st_["units"] >= 2
 
 
+def test_quick_blocks_compiled_together_share_a_function():
+    """Straight-line blocks compiled in one batch become one function (a pack) entered at
+    each of them through the ENTRY slot: the same state as interp and as a function per
+    block; each still counts its entries, exits hot and is recompiled alone at the full
+    level, which the others then reach through the table."""
+    words = indirect_loop_program(2000)
+    chunks = [7, 300, 1000] + [3000] * 10
+    a, b = lockstep(words, chunks=chunks, engine=jit(hot_entries=100))
+    assert a.exit_code == 0 and a.cpus[0].s[1] == 6000
+    st_ = b.engine.stats
+    assert st_["packed_blocks"] >= 2 and st_["member_entries"] >= 1
+    assert st_["exit_hot"] >= 2 and st_["tier2_queued"] >= 2
+    _, c = lockstep(words, chunks=chunks, engine=jit(hot_entries=100, pack=1))
+    assert c.engine.stats["packed_blocks"] == 0 and c.engine.stats["member_entries"] == 0
+    assert snapshot(c) == snapshot(b)
+
+
 def test_quick_units_suit_the_fast_instruction_selector(tmp_path):
     """Straight-line code compiled at -O0 calls the Python callbacks with the C convention
     and tests their status bit by bit: LLVM's fast selector handles neither the stubs'
@@ -627,7 +644,10 @@ def test_quick_units_suit_the_fast_instruction_selector(tmp_path):
         text = path.read_text()
         assert "call i32 inttoptr" in text  # the slow paths' callbacks, called directly
         assert "preserve_mostcc" not in text
-        assert "switch " not in path.with_suffix(".opt.ll").read_text()
+        # the one switch allowed: a pack's or region's entry (BlockGen.member_entries)
+        optimised = path.with_suffix(".opt.ll").read_text()
+        switches = [line for line in optimised.splitlines() if "switch " in line]
+        assert all("switch i64 %entry.pc," in line for line in switches), switches
 
 
 def test_tiering_threshold_and_stats():

@@ -352,6 +352,13 @@ class BlockGen(Emitter):
     still this function: once other code (the region compiled at the full level) is
     installed there, the loop leaves for it, so that entering at a member does not keep
     a loop in this code.
+
+    A *pack* (``pack``) is a list of quick blocks that are not a region, put in one
+    function only because LLVM's code generator has a fixed cost per function (about 70
+    us at -O0 on this host, as much as a short block's own code) and each function
+    repeats the entry and exit blocks. Every block of a pack is entered at through the
+    ENTRY slot and counts its entries (the head too); no exit is a plain branch, so
+    each block still reaches tier-2 code installed for another through the table.
     """
 
     def __init__(
@@ -365,9 +372,13 @@ class BlockGen(Emitter):
         targets: dict[int, tuple[int, ...]] | None = None,
         direct_callbacks: bool = False,
         entries: tuple[int, ...] = (),
+        pack: bool = False,
     ) -> None:
         self.env = env
-        if entries and counter is not None:
+        #: unrelated blocks sharing one function (see the class docstring): each is
+        #: entered through the table and leaves through it, as a function of its own would
+        self.pack = pack
+        if entries and counter is not None and not pack:
             # its EXIT_HOT would resume at the head, wherever it was entered
             raise ValueError("a unit with member entries counts them, not itself")
         #: members other than the head it can be entered at (see the class docstring)
@@ -556,12 +567,14 @@ class BlockGen(Emitter):
         else tail-call it if translated."""
         used = self.nu if used is None else used
         sync = self.block.sync if sync is None else sync
-        if not _is_literal(target) and not sync:
+        if not _is_literal(target) and not sync and not self.pack:
             seen = [t for t in self.targets.get(self.block.pc, ()) if t in self.local]
             if seen:
                 self.chain_seen(target, seen, used)
                 return
-        local = self.local.get(int(target) & M64) if _is_literal(target) else None
+        local = None
+        if _is_literal(target) and not self.pack:
+            local = self.local.get(int(target) & M64)
         if local is not None and not sync:
             if self.flagged_stores:
                 # this block's own store may have hit code: the branch would skip the check
@@ -702,10 +715,10 @@ class BlockGen(Emitter):
                 self.emit("%tlbi = ptrtoint ptr %tlb to i64")
         u = self.ins(f"load i64, ptr {self.slot(env.ctl(USED))}")
         self.emit(f"store i64 {u}, ptr %usedp")
-        if self.counter is not None:
-            self.count_entry(self.counter, self.block.pc, "B0", hot="hot")
-        elif self.entries:
+        if self.entries:
             self.member_entries()
+        elif self.counter is not None:
+            self.count_entry(self.counter, self.block.pc, "B0", hot="hot")
         else:
             self.emit("br label %B0")
         for i, block in enumerate(self.blocks):
@@ -729,20 +742,27 @@ class BlockGen(Emitter):
         (``entry_counters``) exits once, after ``hot_entries`` entries, to have it
         recompiled alone at the full level, as a quick unit of its own would: a loop
         entered there need not pass its head, where it would leave for the region's
-        optimised code."""
-        e = self.ins(f"load i64, ptr {self.slot(self.env.ctl(ENTRY))}")
+        optimised code. The switch on ``%entry.pc`` is the only one in quick code: -O0's
+        fast instruction selector hands this one block to SelectionDAG."""
+        e = "%entry.pc"
+        self.emit(f"{e} = load i64, ptr {self.slot(self.env.ctl(ENTRY))}")
         counted = []  # (label, counter, member pc)
         arms = []
+        head = "B0"
+        if self.counter is not None:  # a pack's head counts its entries too
+            head = self.newlabel()
+            counted.append((head, self.counter, self.block.pc))
         for k, pc in enumerate(self.entries, 1):
             counter = self.entry_counters.get(entry_name(self.fname, k))
             label = self.local[pc] if counter is None else self.newlabel()
             if counter is not None:
                 counted.append((label, counter, pc))
             arms.append(f"i64 {lit(pc, 64)}, label %{label}")
-        self.emit(f"switch i64 {e}, label %B0 [ {' '.join(arms)} ]")
+        self.emit(f"switch i64 {e}, label %{head} [ {' '.join(arms)} ]")
         for label, counter, pc in counted:
             self.label(label)
-            self.count_entry(counter, pc, self.local[pc])
+            hot = "hot" if pc == self.block.pc else None
+            self.count_entry(counter, pc, self.local[pc], hot=hot)
 
     def count_entry(self, counter: int, pc: int, go: str, hot: str | None = None) -> None:
         """Count an entry at ``pc`` in the engine's entry counter ``counter``; at the
@@ -1266,6 +1286,7 @@ def lower_blocks(
     targets: dict[str, dict[int, tuple[int, ...]]] | None = None,
     direct_callbacks: bool = False,
     entries: dict[str, tuple[int, ...]] | None = None,
+    packs: set[str] | None = None,
 ) -> str:
     """LLVM IR text of a module holding ``(function name, unit, fast_ram)`` functions, where
     a unit is a block or a region (a list of blocks entered at the first); ``counters``
@@ -1273,14 +1294,25 @@ def lower_blocks(
     registers in LLVM registers; ``targets`` gives a function, per block pc, the pcs that
     block's indirect jump was seen to reach (see BlockGen); ``direct_callbacks`` is
     BlockGen's; ``entries`` gives a region the members it may also be entered at, through
-    the ENTRY slot (see BlockGen)."""
+    the ENTRY slot (see BlockGen); the functions in ``packs`` are packs (see BlockGen)."""
     funcs, decls = [], set()
     for fname, block, fast in blocks:
         counter = (counters or {}).get(fname)
         seen = (targets or {}).get(fname)
         promoted = fname in (promote or ())
         more = (entries or {}).get(fname, ())
-        gen = BlockGen(env, block, fname, fast, counter, promoted, seen, direct_callbacks, more)
+        gen = BlockGen(
+            env,
+            block,
+            fname,
+            fast,
+            counter,
+            promoted,
+            seen,
+            direct_callbacks,
+            more,
+            pack=fname in (packs or ()),
+        )
         names = [entry_name(fname, k) for k in range(1, len(more) + 1)]
         gen.entry_counters = {n: counters[n] for n in names if n in (counters or {})}
         funcs.append(gen.generate())
