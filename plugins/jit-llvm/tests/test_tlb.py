@@ -21,12 +21,8 @@ def _machine(elf, engine: str, mmu: str):
     return machine
 
 
-@pytest.mark.parametrize(
-    ("guest", "mmu"),
-    [("paging.S", "sv39"), ("paging.S", "sv48"), ("paging_sv48.S", "sv48"), ("user.S", "sv39")],
-)
-def test_paging_guest_native_in_lockstep(guest, mmu, monkeypatch):
-    monkeypatch.setenv("VMCORE_JIT_THRESHOLD", "0")  # native from the first block
+def _lockstep(guest: str, mmu: str):
+    """Run ``guest`` on interp and the jit in random chunks, comparing the full state."""
     elf = build_guest(guest)
     a, b = _machine(elf, "interp", mmu), _machine(elf, "jit", mmu)
     rng = random.Random(7)
@@ -39,9 +35,29 @@ def test_paging_guest_native_in_lockstep(guest, mmu, monkeypatch):
         if ra != "limit":
             break
     assert (a.exit_code, b.exit_code) == (0, 0)
+    return a, b
+
+
+@pytest.mark.parametrize(
+    ("guest", "mmu"),
+    [("paging.S", "sv39"), ("paging.S", "sv48"), ("paging_sv48.S", "sv48"), ("user.S", "sv39")],
+)
+def test_paging_guest_native_in_lockstep(guest, mmu, monkeypatch):
+    monkeypatch.setenv("VMCORE_JIT_THRESHOLD", "0")  # native from the first block
+    a, b = _lockstep(guest, mmu)
     if guest.startswith("paging"):
         stats = b.engine.stats
         assert stats["tlb_refills"] > 0
         assert stats["native_insns"] > 0
         # quick units stored through the TLB's store helpers (vmcore_jit_llvm.quickmem)
         assert "vm_store8_tlb" in b.engine.env.store_helpers
+
+
+@pytest.mark.parametrize(("guest", "mmu"), [("paging.S", "sv39"), ("user.S", "sv39")])
+def test_paging_guest_in_packs_in_lockstep(guest, mmu, monkeypatch):
+    """Blocks compiled in batches, so in packs (one function entered at each of its
+    blocks, vmcore_jit_llvm.codegen.BlockGen), through M, S and U mode and paging turned
+    on: still in lockstep with interp."""
+    monkeypatch.setenv("VMCORE_JIT_THRESHOLD", "1")
+    _, b = _lockstep(guest, mmu)
+    assert b.engine.stats["packed_blocks"] > 0 and b.engine.stats["member_entries"] > 0
