@@ -620,6 +620,20 @@ def test_quick_blocks_compiled_together_share_a_function():
     assert snapshot(c) == snapshot(b)
 
 
+def test_blocks_about_to_be_native_are_not_compiled_to_python():
+    """interp compiles a block to Python after its tier-0 runs; the jit declines that
+    for a straight-line block already half way to its threshold (it is compiled natively
+    a few runs later), and the state stays the same as interp's."""
+    words = indirect_loop_program(2000)
+    a = make_machine(InterpEngine, words)
+    a.run()
+    assert a.engine.stats["tier_ups"] >= 2  # interp alone: both blocks become Python
+    chunks = [7, 300, 1000] + [3000] * 10
+    _, b = lockstep(words, chunks=chunks, engine=jit(threshold=4000, batch=2))
+    st_ = b.engine.stats
+    assert st_["tier_ups"] == 0 and st_["native_blocks"] >= 2
+
+
 def test_quick_units_suit_the_fast_instruction_selector(tmp_path):
     """Straight-line code compiled at -O0 calls the Python callbacks with the C convention
     and tests their status bit by bit: LLVM's fast selector handles neither the stubs'
