@@ -18,7 +18,7 @@ pytest.importorskip("vmcore_isa_riscv")
 guests = pytest.importorskip("vmcore.testing.guests")
 from vmcore.engines.interp import InterpEngine  # noqa: E402
 from vmcore.linux_user import build_process  # noqa: E402
-from vmcore_jit_llvm.engine import JitEngine, JitOptions  # noqa: E402
+from vmcore_jit_llvm.engine import JitEngine, JitOptions, _is_loop  # noqa: E402
 
 LINUX = guests.GUESTS / "riscv64" / "linux"
 HERE = Path(__file__).parent / "guests"
@@ -50,9 +50,11 @@ def _machine(path: str, args: list[str], engine) -> tuple:
     return m, out
 
 
-def _lockstep(path: str, args: list[str], options: JitOptions, seed: int = 1) -> dict:
+def _lockstep(
+    path: str, args: list[str], options: JitOptions, seed: int = 1, jit: type = JitEngine
+) -> dict:
     a, out_a = _machine(path, args, InterpEngine)
-    b, out_b = _machine(path, args, lambda m: JitEngine(m, options))
+    b, out_b = _machine(path, args, lambda m: jit(m, options))
     rng = random.Random(seed)
     for _ in range(100_000):
         chunk = rng.choice((1, 2, 3, 7, 64, 500, 3000, 20_000, 100_000))
@@ -89,6 +91,38 @@ def test_calls_through_a_pointer_stay_in_their_region():
     stats = _lockstep(_binary(LINUX / "qsort.c"), [], JitOptions())
     assert stats["native_regions"] > 0
     assert stats["seen_jumps"] > 0
+
+
+def test_region_members_compile_as_its_entries_not_alone():
+    """A region the jit does not take for a loop (its cycle runs through a call and the
+    callee's return: qsort's comparisons) compiles quickly only; its members, queued
+    alone with it, are entries of its function rather than functions (or pack members)
+    of their own, which the region's own branches never enter."""
+    units = []
+
+    class Recording(JitEngine):
+        def _compile_unit(self, jit, queue, *args, **kw):
+            if jit is self._jit_quick:  # (the full level compiles tier-2 singles alone)
+                pcs = [[b.pc for b in q[0]] for q in queue]
+                loops = {q[0][0].pc for q in queue if _is_loop(q[0])}
+                units.append((pcs, kw.get("packs") or set(), loops, kw.get("entries") or {}))
+            return super()._compile_unit(jit, queue, *args, **kw)
+
+    _lockstep(_binary(LINUX / "qsort.c"), [], JitOptions(), jit=Recording)
+    folded = 0
+    for queue, packs, loops, entries in units:
+        regions = [pcs for pcs in queue if len(pcs) > 1 and pcs[0] not in packs]
+        # blocks compiled alone, in a function or a pack (a one-block loop is a loop)
+        alone = {
+            pc
+            for pcs in queue
+            if pcs[0] in packs or (len(pcs) == 1 and pcs[0] not in loops)
+            for pc in pcs
+        }
+        members = {pc for pcs in regions for pc in pcs[1:]}
+        assert not alone & members, sorted(map(hex, alone & members))
+        folded += sum(len(entries.get(pcs[0], ())) for pcs in regions)
+    assert folded > 0
 
 
 def test_warm_blocks_are_lifted_again_once():

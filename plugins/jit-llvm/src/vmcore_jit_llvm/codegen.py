@@ -378,9 +378,6 @@ class BlockGen(Emitter):
         #: unrelated blocks sharing one function (see the class docstring): each is
         #: entered through the table and leaves through it, as a function of its own would
         self.pack = pack
-        if entries and counter is not None and not pack:
-            # its EXIT_HOT would resume at the head, wherever it was entered
-            raise ValueError("a unit with member entries counts them, not itself")
         #: members other than the head it can be entered at (see the class docstring)
         self.entries = entries
         #: entry_name of a member entry -> index of its entry counter (see member_entries)
@@ -742,14 +739,17 @@ class BlockGen(Emitter):
         (``entry_counters``) exits once, after ``hot_entries`` entries, to have it
         recompiled alone at the full level, as a quick unit of its own would: a loop
         entered there need not pass its head, where it would leave for the region's
-        optimised code. The switch on ``%entry.pc`` is the only one in quick code: -O0's
-        fast instruction selector hands this one block to SelectionDAG."""
+        optimised code. The head counts its entries too when it has a counter (a pack's, a
+        region's that is no loop): counted after the switch, so its EXIT_HOT resumes at
+        the head only when it was entered there. The switch on ``%entry.pc`` is the only
+        one in quick code: -O0's fast instruction selector hands this one block to
+        SelectionDAG."""
         e = "%entry.pc"
         self.emit(f"{e} = load i64, ptr {self.slot(self.env.ctl(ENTRY))}")
         counted = []  # (label, counter, member pc)
         arms = []
         head = "B0"
-        if self.counter is not None:  # a pack's head counts its entries too
+        if self.counter is not None:  # the head counts its own entries (not a loop's)
             head = self.newlabel()
             counted.append((head, self.counter, self.block.pc))
         for k, pc in enumerate(self.entries, 1):

@@ -1127,11 +1127,13 @@ class JitEngine(InterpEngine):
             else:
                 quick.append(q)
         self._tier2.difference_update(q[0][0].pc for q in again)
-        entries: dict[int, tuple[int, ...]] = {}
-        if background:  # loops run quickly compiled until their optimised code lands
-            quick, entries = self._fold_members(quick, full)
+        # a region that is no loop here (its cycle runs through a call and the callee's
+        # return) compiles quickly only; in the background the loops compile quickly too
+        regions = [q for q in quick if len(q[0]) > 1]
+        loops = {q[0][0].pc for q in full} if background else set()
+        quick, entries = self._fold_members(quick, regions + full if background else regions)
         quick, packs = self._packed(quick, entries)
-        if background:
+        if background:  # loops run quickly compiled until their optimised code lands
             quick, again, full = quick + full, again + full, []
         # inline: until they land, their blocks would run on interp
         if quick:
@@ -1141,6 +1143,7 @@ class JitEngine(InterpEngine):
                 counted=self.options.hot_entries > 0,
                 entries=entries,
                 packs=packs,
+                loops=loops,
             )
         if full:
             self._compile_unit(self._jit, full)
@@ -1150,13 +1153,16 @@ class JitEngine(InterpEngine):
             self._compile_unit(self._jit_bg if background else self._jit, again)
 
     @staticmethod
-    def _fold_members(quick: list, loops: list) -> tuple[list, dict[int, tuple[int, ...]]]:
+    def _fold_members(quick: list, regions: list) -> tuple[list, dict[int, tuple[int, ...]]]:
         """Take out of ``quick`` the single blocks that are members of a region in
-        ``loops``: the region's quick code is entered at them instead (see
-        codegen.BlockGen.member_entries). Returns the rest of ``quick`` and, per region
-        head, its members taken. Compiled one by one, lists' state machine added 16
-        functions to its region's module, 50 KB of LLVM IR and 11 ms of inline compile."""
-        member_of = {b.pc: q[0][0].pc for q in loops if len(q[0]) > 1 for b in q[0][1:]}
+        ``regions`` (queued alone with it by _queue_region): the region's quick code is
+        entered at them instead (see codegen.BlockGen.member_entries). Returns the rest of
+        ``quick`` and, per region head, its members taken. Compiled one by one, lists'
+        state machine added 16 functions to its region's module, 50 KB of LLVM IR and 11
+        ms of inline compile; a busybox grep compiled 247 such blocks into packs, most
+        never entered (the regions they belong to were no loops by _is_loop, which sees
+        no cycle through a call's return)."""
+        member_of = {b.pc: q[0][0].pc for q in regions if len(q[0]) > 1 for b in q[0][1:]}
         rest, taken = [], defaultdict(list)
         for q in quick:
             head = member_of.get(q[0][0].pc) if len(q[0]) == 1 else None
@@ -1205,11 +1211,13 @@ class JitEngine(InterpEngine):
         counted: bool = False,
         entries: dict[int, tuple[int, ...]] | None = None,
         packs: set[int] | None = None,
+        loops: set[int] | None = None,
     ) -> None:
         """Lower and compile ``queue`` as one module in ``jit``: inline, or on the compiler
         thread when ``jit`` is the background instance. ``entries``: per region head, the
         members its function may also be entered at (_fold_members); ``packs``: the heads
-        of packs among them (_packed)."""
+        of packs among them (_packed); ``loops``: the heads of loops whose code at the
+        full level is on its way (their quick code does not count entries at the head)."""
         unit = self._units
         self._units += 1
         names = [(f"u{unit}_b{i}", unit_, fast) for i, (unit_, fast, _) in enumerate(queue)]
@@ -1224,13 +1232,12 @@ class JitEngine(InterpEngine):
         counters = {}
         if counted:
             counted_names = []
-            for fname, _, _ in names:
+            for fname, blocks, _ in names:
                 if fname in job_entries:
-                    # not a loop's own function (its full-level code is on its way), but
-                    # each of its member entries (see codegen.BlockGen.member_entries);
-                    # a pack's head counts too
+                    # each member entry (see codegen.BlockGen.member_entries), and the head
+                    # unless it is a loop's, whose full-level code is on its way
                     pcs = job_entries[fname]
-                    counted_names += [fname] if fname in job_packs else []
+                    counted_names += [] if blocks[0].pc in (loops or ()) else [fname]
                     counted_names += [codegen.entry_name(fname, k) for k in range(1, len(pcs) + 1)]
                 else:
                     counted_names.append(fname)
