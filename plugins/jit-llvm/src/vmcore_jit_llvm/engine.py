@@ -1129,8 +1129,9 @@ class JitEngine(InterpEngine):
         self._tier2.difference_update(q[0][0].pc for q in again)
         # a region that is no loop here (its cycle runs through a call and the callee's
         # return) compiles quickly only; in the background the loops compile quickly too
+        # (otherwise only at the full level, without member entries: theirs stay quick)
         regions = [q for q in quick if len(q[0]) > 1]
-        loops = {q[0][0].pc for q in full} if background else set()
+        loops = {q[0][0].pc for q in full}
         quick, entries = self._fold_members(quick, regions + full if background else regions)
         quick, packs = self._packed(quick, entries)
         if background:  # loops run quickly compiled until their optimised code lands
